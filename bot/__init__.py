@@ -1,0 +1,1 @@
+"""newsbot: the outside world (CLI, Telegram, fetching) on top of the store."""

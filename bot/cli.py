@@ -1,0 +1,384 @@
+"""The `newsbot` command: argument parsing and output only; the work is in the service."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import sys
+from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TextIO
+
+from tqdm import tqdm
+
+from bot import extract, render
+from bot.service import IngestOutcome, NewsService, open_service
+from bot.settings import Settings, SettingsError, load_settings, with_database
+from bot.urls import find_urls, is_web_url
+from store.db import StoreError
+from store.models import ArticleInput, SearchPage
+
+log = logging.getLogger("newsbot")
+
+TEXT_SUFFIXES = {".txt", ".text"}
+MARKDOWN_SUFFIXES = {".md", ".markdown"}
+HTML_SUFFIXES = {".html", ".htm", ".xhtml"}
+JSONL_SUFFIXES = {".jsonl", ".ndjson"}
+URL_CONCURRENCY = 4
+
+CHAT_HELP = """Ask a question in plain words, or paste links to add articles.
+/stats  what is stored    /help  this text    /quit  leave (or Ctrl-D)"""
+
+
+def _common_options(parser: argparse.ArgumentParser, top: bool) -> None:
+    default = None if top else argparse.SUPPRESS
+    parser.add_argument(
+        "--db", metavar="PATH", default=default,
+        help="SQLite database (default: settings.toml, or $NEWSBOT_DB)",
+    )
+    parser.add_argument(
+        "--settings", metavar="PATH", default=default,
+        help="settings file with the values to change from settings.toml",
+    )
+    parser.add_argument(
+        "-v", "--verbose", action="store_true", default=False if top else argparse.SUPPRESS,
+        help="log what happens",
+    )
+
+
+def _positive_int(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {value!r}") from None
+    if number < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return number
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="newsbot",
+        description="Answer questions about stored news with quoted excerpts and links.",
+    )
+    _common_options(parser, top=True)
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    ingest = commands.add_parser(
+        "ingest", help="store articles from links, files or stdin",
+        description="Store articles. SOURCE is an http(s) URL, a .html/.txt/.md file, a .jsonl "
+        'file (one {"url","title","published","text","source"} object per line), or - for '
+        "text on stdin.",
+    )
+    _common_options(ingest, top=False)
+    ingest.add_argument("sources", nargs="+", metavar="SOURCE")
+    ingest.add_argument("--json", action="store_true", help="print one JSON object per article")
+
+    ask = commands.add_parser(
+        "ask", help="answer a question with quoted excerpts",
+        description="Answer QUESTION, or each line of stdin when no QUESTION is given.",
+    )
+    _common_options(ask, top=False)
+    ask.add_argument("question", nargs="*", metavar="QUESTION")
+    ask.add_argument("--json", action="store_true", help="print JSON")
+    ask.add_argument("--limit", type=_positive_int, metavar="N", help="excerpts per answer")
+
+    stats = commands.add_parser("stats", help="show what is stored")
+    _common_options(stats, top=False)
+    stats.add_argument("--json", action="store_true", help="print JSON")
+
+    chat = commands.add_parser("chat", help="talk to newsbot in the terminal")
+    _common_options(chat, top=False)
+    return parser
+
+
+# ---------------------------------------------------------------- ingest
+
+
+def _outcome_line(outcome: IngestOutcome) -> str:
+    if outcome.status == "failed":
+        return f"failed: {outcome.source}: {outcome.reason}"
+    if outcome.status == "already stored":
+        return f"already stored: {outcome.title}"
+    return f"{outcome.status}: {outcome.title} ({outcome.passages} passages)"
+
+
+class _Printer:
+    def __init__(self, as_json: bool, out: TextIO) -> None:
+        self.as_json = as_json
+        self.out = out
+        self.failed = 0
+
+    def __call__(self, outcome: IngestOutcome) -> None:
+        if not outcome.ok:
+            self.failed += 1
+        line = json.dumps(outcome.as_dict(), ensure_ascii=False) if self.as_json else (
+            _outcome_line(outcome)
+        )
+        tqdm.write(line, file=self.out)
+
+
+def _show_progress() -> bool:
+    return sys.stderr.isatty()
+
+
+def _jsonl_items(path: Path) -> Iterator[tuple[str, ArticleInput | str]]:
+    """(label, article) for good lines, (label, reason) for bad ones."""
+    with path.open("rb") as f:
+        for number, raw in enumerate(f, 1):
+            label = f"{path}:{number}"
+            if not raw.strip():
+                continue
+            try:
+                record = json.loads(raw)
+            except (json.JSONDecodeError, UnicodeDecodeError) as e:
+                yield label, f"not valid JSON ({e.msg if hasattr(e, 'msg') else e})"
+                continue
+            try:
+                yield label, extract.from_record(record)
+            except extract.ExtractError as e:
+                yield label, str(e)
+
+
+async def _ingest_jsonl(service: NewsService, path: Path, emit: _Printer) -> None:
+    batch: list[tuple[str, ArticleInput]] = []
+    size = service.settings.ingest.batch_size
+    with tqdm(
+        unit=" articles", disable=not _show_progress(), desc=path.name, file=sys.stderr
+    ) as bar:
+        for label, item in _jsonl_items(path):
+            if isinstance(item, str):
+                emit(IngestOutcome(label, "failed", reason=item))
+                bar.update(1)
+                continue
+            batch.append((label, item))
+            if len(batch) >= size:
+                for outcome in await service.ingest_articles(batch):
+                    emit(outcome)
+                bar.update(len(batch))
+                batch = []
+        for outcome in await service.ingest_articles(batch):
+            emit(outcome)
+        bar.update(len(batch))
+
+
+async def _ingest_file(service: NewsService, path: Path) -> IngestOutcome:
+    label = str(path)
+    suffix = path.suffix.lower()
+    try:
+        data = await asyncio.to_thread(path.read_bytes)
+    except FileNotFoundError:
+        return IngestOutcome(label, "failed", reason="no such file")
+    except IsADirectoryError:
+        return IngestOutcome(label, "failed", reason="is a folder, not a file")
+    except OSError as e:
+        return IngestOutcome(label, "failed", reason=f"cannot read it ({e.strerror})")
+    if suffix in HTML_SUFFIXES:
+        return await service.ingest_html(data, source_label=label)
+    return await service.ingest_text(
+        data.decode("utf-8-sig", errors="replace"), source_label=label,
+        markdown=suffix in MARKDOWN_SUFFIXES,
+    )
+
+
+async def _ingest_urls(service: NewsService, urls: list[str], emit: _Printer) -> None:
+    limit = asyncio.Semaphore(URL_CONCURRENCY)
+
+    async def one(url: str) -> IngestOutcome:
+        async with limit:
+            return await service.ingest_url(url)
+
+    tasks = [asyncio.create_task(one(url)) for url in urls]
+    with tqdm(
+        total=len(urls), unit=" links", disable=not _show_progress() or len(urls) < 3,
+        file=sys.stderr,
+    ) as bar:
+        for task in tasks:  # print in the order given
+            emit(await task)
+            bar.update(1)
+
+
+async def cmd_ingest(service: NewsService, args: argparse.Namespace) -> int:
+    emit = _Printer(args.json, sys.stdout)
+    urls: list[str] = []
+    for source in args.sources:
+        if is_web_url(source):
+            urls.append(source)
+            continue
+        if urls:
+            await _ingest_urls(service, urls, emit)
+            urls = []
+        if source == "-":
+            text = sys.stdin.read()
+            if text.lstrip().startswith("<"):
+                emit(await service.ingest_html(text, source_label="stdin"))
+            else:
+                emit(await service.ingest_text(text, source_label="stdin"))
+            continue
+        path = Path(source)
+        suffix = path.suffix.lower()
+        if suffix in JSONL_SUFFIXES:
+            if not await asyncio.to_thread(path.is_file):
+                emit(IngestOutcome(source, "failed", reason="no such file"))
+            else:
+                await _ingest_jsonl(service, path, emit)
+        elif suffix in TEXT_SUFFIXES | MARKDOWN_SUFFIXES | HTML_SUFFIXES:
+            emit(await _ingest_file(service, path))
+        elif "://" in source:
+            emit(IngestOutcome(source, "failed", reason="only http(s) links can be fetched"))
+        else:
+            emit(IngestOutcome(
+                source, "failed",
+                reason="unsupported file type (use .txt, .md, .html or .jsonl, or a link)",
+            ))
+    if urls:
+        await _ingest_urls(service, urls, emit)
+    return 1 if emit.failed else 0
+
+
+# ---------------------------------------------------------------- ask, stats, chat
+
+
+def answer_json(page: SearchPage) -> dict[str, Any]:
+    return {
+        "query": page.query,
+        "results": [
+            {
+                "url": hit.article.url,
+                "title": hit.article.title,
+                "source": hit.article.source,
+                "published": hit.article.published,
+                "text": hit.text,
+                "score": round(hit.score, 4),
+            }
+            for hit in page.hits
+        ],
+    }
+
+
+def _answer_text(page: SearchPage) -> str:
+    if not page.terms:
+        return render.NO_TERMS
+    return render.answer_text(page, now=datetime.now(UTC), bold=sys.stdout.isatty())
+
+
+async def cmd_ask(service: NewsService, args: argparse.Namespace) -> int:
+    if args.question:
+        questions: Sequence[str] = [" ".join(args.question)]
+    else:
+        questions = (line.strip() for line in sys.stdin)  # type: ignore[assignment]
+    first = True
+    for question in questions:
+        if not question and not args.question:
+            continue
+        page = await service.ask(question, args.limit)
+        if args.json:
+            print(json.dumps(answer_json(page), ensure_ascii=False), flush=True)
+        else:
+            if not args.question:
+                print(("" if first else "\n") + f"Q: {question}")
+            print(_answer_text(page), flush=True)
+        first = False
+    return 0
+
+
+def _size(n: int) -> str:
+    for unit in ("bytes", "KB", "MB", "GB"):
+        if n < 1024 or unit == "GB":
+            return f"{n} {unit}" if unit == "bytes" else f"{n:.1f} {unit}"
+        n /= 1024  # type: ignore[assignment]
+    return f"{n} bytes"  # pragma: no cover
+
+
+async def cmd_stats(service: NewsService, args: argparse.Namespace) -> int:
+    stats = await service.stats()
+    if args.json:
+        print(json.dumps({
+            "articles": stats.articles, "passages": stats.passages, "sources": stats.sources,
+            "database_bytes": stats.database_bytes, "database": service.settings.database.path,
+        }))
+    else:
+        print(f"articles:  {stats.articles}\npassages:  {stats.passages}\n"
+              f"sources:   {stats.sources}\ndatabase:  {service.settings.database.path} "
+              f"({_size(stats.database_bytes)})")
+    return 0
+
+
+async def chat_reply(service: NewsService, line: str) -> str:
+    """One turn of `newsbot chat`: the same answers the bot gives, as plain text."""
+    line = line.strip()
+    if not line:
+        return ""
+    if line in {"/help", "/start", "help"}:
+        return CHAT_HELP
+    if line == "/stats":
+        stats = await service.stats()
+        return f"{stats.articles} articles, {stats.passages} passages, {stats.sources} sources."
+    if line.startswith("/"):
+        return f"Unknown command {line.split()[0]}. " + CHAT_HELP
+    urls = find_urls(line)
+    if urls:
+        outcomes = [await service.ingest_url(url) for url in urls]
+        return "\n".join(_outcome_line(o) for o in outcomes)
+    return _answer_text(await service.ask(line))
+
+
+async def cmd_chat(service: NewsService, args: argparse.Namespace) -> int:
+    interactive = sys.stdin.isatty()
+    if interactive:
+        print("newsbot chat. " + CHAT_HELP)
+    loop = asyncio.get_running_loop()
+    while True:
+        if interactive:
+            print("\n> ", end="", flush=True)
+        line = await loop.run_in_executor(None, sys.stdin.readline)
+        if not line or line.strip() in {"/quit", "/exit"}:
+            return 0
+        reply = await chat_reply(service, line)
+        if reply:
+            print(reply, flush=True)
+
+
+COMMANDS = {"ingest": cmd_ingest, "ask": cmd_ask, "stats": cmd_stats, "chat": cmd_chat}
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    settings = load_settings(args.settings)
+    if args.db:
+        settings = with_database(settings, args.db)
+    return settings
+
+
+async def _run(args: argparse.Namespace, settings: Settings) -> int:
+    async with open_service(settings, fetching=args.command in {"ingest", "chat"}) as service:
+        return await COMMANDS[args.command](service, args)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # it would log the bot token in URLs
+    if args.command is None:
+        parser.print_help(sys.stderr)
+        return 2
+    try:
+        settings = _settings(args)
+        return asyncio.run(_run(args, settings))
+    except (SettingsError, StoreError) as e:
+        print(f"newsbot: error: {e}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,222 @@
+"""Answers -> Telegram HTML and plain text. No I/O.
+
+Telegram accepts only a few tags; we use <blockquote>, <b>, <i> and <a>, escape everything
+else, and keep every message within Telegram's 4096-character limit (measured in UTF-16 code
+units over the whole HTML source, which is never shorter than what Telegram counts).
+"""
+
+from __future__ import annotations
+
+import html
+import itertools
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+
+from store.models import Highlight, Hit, SearchPage, StoredArticle
+
+NOTHING_FOUND = (
+    "Nothing on that yet. Send me articles or links about it, then ask again."
+)
+NO_TERMS = (
+    "Ask with a few words to search for, e.g. “What did the council decide about the bridge?”"
+)
+ELLIPSIS = "…"
+
+
+def utf16_len(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2
+
+
+@dataclass(frozen=True)
+class Quote:
+    """A passage cut to fit, with highlight ranges relative to the cut text."""
+
+    text: str
+    sentences: tuple[tuple[int, int], ...]
+    terms: tuple[tuple[int, int], ...]
+
+
+def _shift(
+    ranges: tuple[tuple[int, int], ...], start: int, end: int, offset: int
+) -> tuple[tuple[int, int], ...]:
+    return tuple(
+        (max(s, start) - start + offset, min(e, end) - start + offset)
+        for s, e in ranges
+        if e > start and s < end
+    )
+
+
+def cut_quote(text: str, highlight: Highlight, limit: int) -> Quote:
+    """Shorten a passage to ``limit`` characters at word boundaries, keeping the best sentence
+    in view; a cut side gets an ellipsis. The kept text is an exact substring of the passage."""
+    if len(text) <= limit:
+        return Quote(text, highlight.sentences, highlight.terms)
+    focus = highlight.sentences[0][0] if highlight.sentences else 0
+    start = focus if focus + limit < len(text) else max(0, len(text) - limit)
+    if start > 0:
+        space = text.rfind(" ", 0, start + 1)
+        start = space + 1 if space >= 0 and start - space < 40 else start
+    end = min(len(text), start + limit)
+    if end < len(text):
+        space = text.rfind(" ", start, end)
+        if space > start + limit // 2:
+            end = space
+    prefix = ELLIPSIS if start > 0 else ""
+    suffix = ELLIPSIS if end < len(text) else ""
+    offset = len(prefix)
+    return Quote(
+        prefix + text[start:end] + suffix,
+        _shift(highlight.sentences, start, end, offset),
+        _shift(highlight.terms, start, end, offset),
+    )
+
+
+def _emphasised_html(quote: Quote) -> str:
+    """Escape the quote; matched sentences in <i>, matched terms in <b>.
+
+    The text is cut at every range boundary and each piece is wrapped on its own, so tags
+    always nest properly whatever the ranges are.
+    """
+    text = quote.text
+    cuts = sorted({0, len(text), *(p for r in quote.sentences + quote.terms for p in r)})
+    out: list[str] = []
+    for start, end in itertools.pairwise(cuts):
+        piece = html.escape(text[start:end], quote=False)
+        if any(s <= start and end <= e for s, e in quote.terms):
+            piece = f"<b>{piece}</b>"
+        if any(s <= start and end <= e for s, e in quote.sentences):
+            piece = f"<i>{piece}</i>"
+        out.append(piece)
+    return "".join(out).replace("</i><i>", "").replace("</b><b>", "")
+
+
+def age(when: str | None, now: datetime) -> str | None:
+    """'today', 'yesterday', '3 days ago', '2 weeks ago', '5 months ago', '2 years ago'."""
+    day = _day(when)
+    if day is None:
+        return None
+    days = (now.date() - day).days
+    if days < 0:
+        return None
+    if days == 0:
+        return "today"
+    if days == 1:
+        return "yesterday"
+    for size, unit in ((365, "year"), (30, "month"), (7, "week"), (1, "day")):
+        if days >= size:
+            n = days // size
+            return f"{n} {unit}{'s' if n != 1 else ''} ago"
+    return None  # pragma: no cover
+
+
+def _day(when: str | None) -> date | None:
+    if not when:
+        return None
+    try:
+        return datetime.fromisoformat(when).date()
+    except ValueError:
+        return None
+
+
+def dated(article: StoredArticle, now: datetime) -> str | None:
+    """'12 Mar 2024 (3 days ago)' from the published date, or 'added ...' if it has none."""
+    when, prefix = article.published, ""
+    if _day(when) is None:
+        when, prefix = article.ingested_at, "added "
+    day = _day(when)
+    if day is None:
+        return None
+    label = f"{prefix}{day.day} {day.strftime('%b %Y')}"
+    how_old = age(when, now)
+    return f"{label} ({how_old})" if how_old else label
+
+
+def _attribution_html(article: StoredArticle, now: datetime) -> str:
+    title = html.escape(article.title or "Untitled", quote=False)
+    head = (
+        f'<a href="{html.escape(article.url, quote=True)}">{title}</a>'
+        if article.url else f"<b>{title}</b>"
+    )
+    details = [html.escape(x, quote=False) for x in (article.source, dated(article, now)) if x]
+    return head + (" — " + ", ".join(details) if details else "")
+
+
+def _also_html(hit: Hit) -> str:
+    if not hit.also_reported_by:
+        return ""
+    names = []
+    for other in hit.also_reported_by:
+        name = html.escape(other.source or other.title, quote=False)
+        names.append(
+            f'<a href="{html.escape(other.url, quote=True)}">{name}</a>' if other.url else name
+        )
+    return "\nAlso reported by " + ", ".join(names)
+
+
+def hit_html(hit: Hit, now: datetime, quote_limit: int) -> str:
+    quote = cut_quote(hit.text, hit.highlight, quote_limit)
+    return (
+        f"<blockquote>{_emphasised_html(quote)}</blockquote>\n"
+        + _attribution_html(hit.article, now)
+        + _also_html(hit)
+    )
+
+
+def answer_html(
+    page: SearchPage, *, now: datetime | None = None, max_chars: int = 4096,
+    max_quote_chars: int = 1200,
+) -> str:
+    """The whole answer as one Telegram HTML message of at most ``max_chars``."""
+    now = now or datetime.now(UTC)
+    if not page.terms:
+        return html.escape(NO_TERMS, quote=False)
+    if not page.hits:
+        return html.escape(NOTHING_FOUND, quote=False)
+    hits = list(page.hits)
+    quote_limit = max_quote_chars
+    while True:
+        message = "\n\n".join(hit_html(hit, now, quote_limit) for hit in hits)
+        if utf16_len(message) <= max_chars:
+            return message
+        if quote_limit > 200:
+            quote_limit = max(200, quote_limit * 2 // 3)
+        elif len(hits) > 1:
+            hits.pop()
+        else:
+            # One hit with a huge title or URL: give up on the link details, never the limit.
+            return html.escape(truncate(hits[0].text, max_chars // 2), quote=False)
+
+
+def truncate(text: str, limit: int) -> str:
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1]
+    space = cut.rfind(" ")
+    if space > limit // 2:
+        cut = cut[:space]
+    return cut + ELLIPSIS
+
+
+def answer_text(page: SearchPage, *, now: datetime | None = None, bold: bool = False) -> str:
+    """Plain text for the terminal; with ``bold``, matched terms in ANSI bold."""
+    now = now or datetime.now(UTC)
+    if not page.hits:
+        return NOTHING_FOUND
+    blocks = []
+    for number, hit in enumerate(page.hits, 1):
+        quote = hit.text
+        if bold:
+            for s, e in sorted(hit.highlight.terms, reverse=True):
+                quote = quote[:s] + "\033[1m" + quote[s:e] + "\033[0m" + quote[e:]
+        quoted = "\n".join("   > " + line if line else "   >" for line in quote.split("\n"))
+        details = " · ".join(
+            x for x in (hit.article.title, hit.article.source, dated(hit.article, now)) if x
+        )
+        lines = [f"{number}.", quoted, f"   — {details}"]
+        if hit.article.url:
+            lines.append(f"   {hit.article.url}")
+        if hit.also_reported_by:
+            also = ", ".join(a.source or a.title for a in hit.also_reported_by)
+            lines.append(f"   Also reported by {also}")
+        blocks.append("\n".join(lines))
+    return "\n\n".join(blocks)

@@ -1,0 +1,151 @@
+"""The domain API used by the CLI and the bot: ingest, ask, stats.
+
+Handlers and commands call this and nothing below it; it calls the store, the fetcher and the
+extractors, and turns their failures into outcomes with a sentence fit to show the user.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+from bot import extract
+from bot.fetch import HTML_TYPES, Fetcher, FetchError, close_session, make_session
+from bot.settings import Settings
+from bot.urls import is_web_url
+from store.db import AsyncStore, StoreConfig
+from store.models import AddResult, AddStatus, ArticleInput, SearchPage, Stats
+from store.search import SearchConfig
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class IngestOutcome:
+    """What happened to one thing the user gave us."""
+
+    source: str  # as the user gave it: a URL, a file name, "file.jsonl:12"
+    status: str  # "saved", "updated", "already stored" or "failed"
+    title: str | None = None
+    url: str | None = None
+    passages: int = 0
+    reason: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.status != "failed"
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "source": self.source, "status": self.status, "title": self.title,
+            "url": self.url, "passages": self.passages, "reason": self.reason,
+        }
+
+
+def store_config(settings: Settings) -> StoreConfig:
+    s = settings.search
+    return StoreConfig(
+        path=settings.database.path,
+        busy_timeout_ms=settings.database.busy_timeout_ms,
+        read_threads=settings.database.read_threads,
+        min_words=settings.passages.min_words,
+        max_words=settings.passages.max_words,
+        max_text_chars=settings.ingest.max_text_chars,
+        search=SearchConfig(
+            candidates=s.candidates, k1=s.k1, b=s.b, epsilon=s.epsilon,
+            max_per_article=s.max_per_article,
+            near_duplicate_similarity=s.near_duplicate_similarity,
+            max_query_chars=s.max_query_chars,
+        ),
+    )
+
+
+def _outcome(source: str, article: ArticleInput, result: AddResult) -> IngestOutcome:
+    if result.status is AddStatus.EMPTY:
+        return IngestOutcome(source, "failed", result.title, article.url,
+                             reason="no words to index in it")
+    return IngestOutcome(
+        source, str(result.status), result.title, article.url, result.passages
+    )
+
+
+class NewsService:
+    def __init__(self, settings: Settings, store: AsyncStore, fetcher: Fetcher | None) -> None:
+        self.settings = settings
+        self.store = store
+        self.fetcher = fetcher
+
+    async def ingest_articles(
+        self, items: Sequence[tuple[str, ArticleInput]]
+    ) -> list[IngestOutcome]:
+        """Store already-extracted articles in one transaction."""
+        if not items:
+            return []
+        results = await self.store.add_articles([article for _, article in items])
+        return [
+            _outcome(source, article, result)
+            for (source, article), result in zip(items, results, strict=True)
+        ]
+
+    async def _ingest_one(self, source: str, article: ArticleInput) -> IngestOutcome:
+        return (await self.ingest_articles([(source, article)]))[0]
+
+    async def ingest_text(
+        self, text: str, *, source_label: str, source: str | None = None,
+        url: str | None = None, markdown: bool = False,
+    ) -> IngestOutcome:
+        try:
+            article = extract.from_text(
+                text, url=url, source=source or self.settings.ingest.default_source,
+                markdown=markdown,
+            )
+        except extract.ExtractError as e:
+            return IngestOutcome(source_label, "failed", reason=str(e))
+        return await self._ingest_one(source_label, article)
+
+    async def ingest_html(
+        self, html: str | bytes, *, source_label: str, url: str | None = None
+    ) -> IngestOutcome:
+        try:
+            # Extraction is CPU work: keep it off the event loop.
+            article = await asyncio.to_thread(extract.from_html, html, url=url)
+        except extract.ExtractError as e:
+            return IngestOutcome(source_label, "failed", url=url, reason=str(e))
+        return await self._ingest_one(source_label, article)
+
+    async def ingest_url(self, url: str) -> IngestOutcome:
+        if not is_web_url(url):
+            return IngestOutcome(url, "failed", reason="not an http(s) link")
+        if self.fetcher is None:
+            return IngestOutcome(url, "failed", reason="fetching is not available here")
+        try:
+            page = await self.fetcher.fetch(url)
+        except FetchError as e:
+            return IngestOutcome(url, "failed", url=url, reason=str(e))
+        if page.content_type in HTML_TYPES:
+            return await self.ingest_html(page.body, source_label=url, url=page.url)
+        return await self.ingest_text(page.text(), source_label=url, url=page.url)
+
+    async def ask(self, question: str, limit: int | None = None, offset: int = 0) -> SearchPage:
+        limit = self.settings.search.max_results if limit is None else limit
+        return await self.store.search(question, max(0, limit), max(0, offset))
+
+    async def stats(self) -> Stats:
+        return await self.store.stats()
+
+
+@asynccontextmanager
+async def open_service(settings: Settings, *, fetching: bool = True) -> AsyncIterator[NewsService]:
+    """One store and (optionally) one HTTP session for the life of a command or the bot."""
+    store = await AsyncStore.open(store_config(settings))
+    session = make_session(settings.fetch) if fetching else None
+    try:
+        fetcher = Fetcher(session, settings.fetch) if session is not None else None
+        yield NewsService(settings, store, fetcher)
+    finally:
+        if session is not None:
+            await close_session(session)
+        await store.close()

@@ -1,0 +1,160 @@
+"""settings.toml -> typed, frozen settings.
+
+The repository's settings.toml holds every default. A user file passed with --settings only
+needs the keys it changes; unknown keys and wrong types are errors, so typos do not pass
+silently.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+import types
+import typing
+from pathlib import Path
+from typing import Any
+
+DEFAULT_SETTINGS_PATH = Path(__file__).resolve().parent.parent / "settings.toml"
+
+
+class SettingsError(Exception):
+    """A settings file that cannot be used; the message says why."""
+
+
+@dataclasses.dataclass(frozen=True)
+class DatabaseSettings:
+    path: str
+    busy_timeout_ms: int
+    read_threads: int
+
+
+@dataclasses.dataclass(frozen=True)
+class PassageSettings:
+    min_words: int
+    max_words: int
+
+
+@dataclasses.dataclass(frozen=True)
+class SearchSettings:
+    candidates: int
+    k1: float
+    b: float
+    epsilon: float
+    max_results: int
+    max_per_article: int
+    near_duplicate_similarity: float
+    max_query_chars: int
+
+
+@dataclasses.dataclass(frozen=True)
+class FetchSettings:
+    connect_timeout: float
+    read_timeout: float
+    total_timeout: float
+    max_bytes: int
+    max_redirects: int
+    user_agent: str
+    allow_private_urls: bool
+
+
+@dataclasses.dataclass(frozen=True)
+class IngestSettings:
+    batch_size: int
+    max_text_chars: int
+    default_source: str
+
+
+@dataclasses.dataclass(frozen=True)
+class RenderSettings:
+    max_message_chars: int
+    max_quote_chars: int
+
+
+@dataclasses.dataclass(frozen=True)
+class Settings:
+    database: DatabaseSettings
+    passages: PassageSettings
+    search: SearchSettings
+    fetch: FetchSettings
+    ingest: IngestSettings
+    render: RenderSettings
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as f:
+            return tomllib.load(f)
+    except FileNotFoundError:
+        raise SettingsError(f"settings file not found: {path}") from None
+    except tomllib.TOMLDecodeError as e:
+        raise SettingsError(f"settings file {path} is not valid TOML: {e}") from None
+
+
+def _merge(base: dict[str, Any], override: dict[str, Any], where: str) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in override.items():
+        if key not in base:
+            raise SettingsError(f"unknown setting {where}{key}")
+        if isinstance(base[key], dict):
+            if not isinstance(value, dict):
+                raise SettingsError(f"setting {where}{key} must be a table")
+            merged[key] = _merge(base[key], value, f"{where}{key}.")
+        else:
+            merged[key] = value
+    return merged
+
+
+def _coerce(value: Any, expected: Any, name: str) -> Any:
+    if expected is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if expected is bool and not isinstance(value, bool):
+        raise SettingsError(f"setting {name} must be true or false, not {value!r}")
+    if expected is int and (isinstance(value, bool) or not isinstance(value, int)):
+        raise SettingsError(f"setting {name} must be a whole number, not {value!r}")
+    if not isinstance(value, expected):
+        raise SettingsError(f"setting {name} must be a {expected.__name__}, not {value!r}")
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and value < 0:
+        raise SettingsError(f"setting {name} must not be negative")
+    return value
+
+
+def _build(cls: type[Any], data: dict[str, Any], where: str) -> Any:
+    hints = typing.get_type_hints(cls)
+    kwargs: dict[str, Any] = {}
+    for field in dataclasses.fields(cls):
+        name = f"{where}{field.name}"
+        if field.name not in data:
+            raise SettingsError(f"setting {name} is missing from the defaults")
+        expected = hints[field.name]
+        if dataclasses.is_dataclass(expected):
+            kwargs[field.name] = _build(expected, data[field.name], f"{name}.")  # type: ignore[arg-type]
+        elif isinstance(expected, types.GenericAlias):
+            kwargs[field.name] = tuple(data[field.name])
+        else:
+            kwargs[field.name] = _coerce(data[field.name], expected, name)
+    return cls(**kwargs)
+
+
+def load_settings(
+    path: str | Path | None = None, environ: dict[str, str] | None = None
+) -> Settings:
+    """Defaults from settings.toml, then the user's file, then environment overrides."""
+    env = os.environ if environ is None else environ
+    data = _read_toml(DEFAULT_SETTINGS_PATH)
+    if path is not None and Path(path).resolve() != DEFAULT_SETTINGS_PATH:
+        data = _merge(data, _read_toml(Path(path)), "")
+    if env.get("NEWSBOT_DB"):
+        data["database"]["path"] = env["NEWSBOT_DB"]
+    if env.get("NEWSBOT_ALLOW_PRIVATE_URLS", "").strip().lower() in {"1", "true", "yes"}:
+        data["fetch"]["allow_private_urls"] = True
+    settings: Settings = _build(Settings, data, "")
+    if settings.passages.min_words > settings.passages.max_words:
+        raise SettingsError("setting passages.min_words must not exceed passages.max_words")
+    return settings
+
+
+def with_database(settings: Settings, path: str) -> Settings:
+    return dataclasses.replace(
+        settings, database=dataclasses.replace(settings.database, path=path)
+    )

@@ -1,0 +1,99 @@
+"""Writing articles and their passages (runs on the writer connection)."""
+
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+from datetime import UTC, datetime
+
+from store.models import AddResult, AddStatus, ArticleInput
+from store.passages import normalise_article_text, split_passages
+from store.text import normalised_for_hash, tokenize
+
+
+def _cut(text: str, limit: int) -> str:
+    """Keep at most ``limit`` characters, ending at a paragraph or word boundary."""
+    if len(text) <= limit:
+        return text
+    head = text[:limit]
+    for boundary in ("\n\n", " "):
+        cut = head.rfind(boundary)
+        if cut > limit // 2:
+            return head[:cut].rstrip()
+    return head
+
+
+def content_hash(text: str) -> str:
+    return hashlib.sha256(normalised_for_hash(text).encode()).hexdigest()
+
+
+def add_article(
+    conn: sqlite3.Connection,
+    article: ArticleInput,
+    *,
+    min_words: int,
+    max_words: int,
+    max_text_chars: int,
+) -> AddResult:
+    """Store one article inside the caller's transaction."""
+    text = _cut(normalise_article_text(article.text), max_text_chars)
+    title = " ".join(article.title.split()) or text[:80]
+    if not tokenize(text):
+        return AddResult(AddStatus.EMPTY, None, title)
+    digest = content_hash(text)
+
+    same_text = conn.execute(
+        "SELECT id, title FROM articles WHERE content_hash = ?", (digest,)
+    ).fetchone()
+    if same_text is not None:
+        return AddResult(AddStatus.DUPLICATE, same_text[0], same_text[1])
+
+    now = datetime.now(UTC).isoformat(timespec="seconds")
+    fields = {
+        "url": article.url,
+        "canonical_url": article.canonical_url,
+        "title": title,
+        "source": article.source,
+        "source_url": article.source_url,
+        "published": article.published,
+        "content_hash": digest,
+        "text": text,
+    }
+    existing = None
+    if article.canonical_url:
+        existing = conn.execute(
+            "SELECT id FROM articles WHERE canonical_url = ?", (article.canonical_url,)
+        ).fetchone()
+    if existing is not None:
+        # The same page with new text (an edit or a correction) replaces the old passages.
+        article_id = int(existing[0])
+        conn.execute(
+            "UPDATE articles SET url = :url, title = :title, source = :source,"
+            " source_url = :source_url, published = coalesce(:published, published),"
+            " content_hash = :content_hash, text = :text WHERE id = :id",
+            {**fields, "id": article_id},
+        )
+        conn.execute("DELETE FROM passages WHERE article_id = ?", (article_id,))
+        status = AddStatus.UPDATED
+    else:
+        cursor = conn.execute(
+            "INSERT INTO articles (url, canonical_url, title, source, source_url, published,"
+            " ingested_at, content_hash, text) VALUES (:url, :canonical_url, :title, :source,"
+            " :source_url, :published, :ingested_at, :content_hash, :text)",
+            {**fields, "ingested_at": now},
+        )
+        assert cursor.lastrowid is not None
+        article_id = cursor.lastrowid
+        status = AddStatus.SAVED
+
+    title_terms = tokenize(title)
+    rows = []
+    for position, span in enumerate(split_passages(text, min_words, max_words)):
+        terms = title_terms + tokenize(text[span.start : span.end])
+        rows.append((article_id, position, span.start, span.end, " ".join(terms), len(terms)))
+    conn.executemany(
+        "INSERT INTO passages (article_id, position, start, end, terms, length)"
+        " VALUES (?, ?, ?, ?, ?, ?)",
+        rows,
+    )
+    return AddResult(status, article_id, title, len(rows))

@@ -1,0 +1,122 @@
+"""Numbered schema steps. Each runs once, in order, inside its own transaction.
+
+Never edit a released step: add a new one. ``tests/test_migrations.py`` upgrades a database
+made by the first step alone.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import UTC, datetime
+
+M001_ARTICLES_AND_PASSAGES = """
+        CREATE TABLE articles (
+            id INTEGER PRIMARY KEY,
+            url TEXT,
+            canonical_url TEXT UNIQUE,
+            title TEXT NOT NULL,
+            source TEXT,
+            source_url TEXT,
+            published TEXT,
+            ingested_at TEXT NOT NULL,
+            content_hash TEXT NOT NULL UNIQUE,
+            text TEXT NOT NULL
+        );
+        -- A passage is a span of its article's text; the text itself is not stored twice.
+        -- terms: the indexed terms (title + passage), length: their count.
+        CREATE TABLE passages (
+            id INTEGER PRIMARY KEY,
+            article_id INTEGER NOT NULL REFERENCES articles(id) ON DELETE CASCADE,
+            position INTEGER NOT NULL,
+            start INTEGER NOT NULL,
+            end INTEGER NOT NULL,
+            terms TEXT NOT NULL,
+            length INTEGER NOT NULL,
+            UNIQUE (article_id, position)
+        );
+        CREATE INDEX articles_source ON articles(source);
+"""
+
+M002_SEARCH_INDEX = """
+        CREATE VIRTUAL TABLE passages_fts USING fts5(
+            terms, content='passages', content_rowid='id',
+            tokenize='unicode61 remove_diacritics 0'
+        );
+        CREATE VIRTUAL TABLE passages_vocab USING fts5vocab(passages_fts, 'row');
+        -- Corpus-wide BM25 statistics, kept exact by the triggers below.
+        CREATE TABLE corpus_stats (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            passages INTEGER NOT NULL,
+            tokens INTEGER NOT NULL
+        );
+        INSERT INTO corpus_stats (id, passages, tokens)
+            SELECT 1, count(*), coalesce(sum(length), 0) FROM passages;
+        INSERT INTO passages_fts (passages_fts) VALUES ('rebuild');
+        CREATE TRIGGER passages_after_insert AFTER INSERT ON passages BEGIN
+            INSERT INTO passages_fts (rowid, terms) VALUES (new.id, new.terms);
+            UPDATE corpus_stats
+                SET passages = passages + 1, tokens = tokens + new.length WHERE id = 1;
+        END;
+        CREATE TRIGGER passages_after_delete AFTER DELETE ON passages BEGIN
+            INSERT INTO passages_fts (passages_fts, rowid, terms)
+                VALUES ('delete', old.id, old.terms);
+            UPDATE corpus_stats
+                SET passages = passages - 1, tokens = tokens - old.length WHERE id = 1;
+        END;
+"""
+
+MIGRATIONS: tuple[tuple[int, str, str], ...] = (
+    (1, "articles and passages", M001_ARTICLES_AND_PASSAGES),
+    (2, "search index", M002_SEARCH_INDEX),
+)
+
+
+def applied_versions(conn: sqlite3.Connection) -> set[int]:
+    conn.execute(
+        "CREATE TABLE IF NOT EXISTS migrations ("
+        " version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
+    )
+    return {row[0] for row in conn.execute("SELECT version FROM migrations")}
+
+
+def migrate(conn: sqlite3.Connection, up_to: int | None = None) -> list[int]:
+    """Apply pending steps (all, or up to ``up_to``); returns the versions applied."""
+    done = applied_versions(conn)
+    applied = []
+    for version, name, script in MIGRATIONS:
+        if version in done or (up_to is not None and version > up_to):
+            continue
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            # Re-check under the write lock: another process may have migrated meanwhile.
+            if version in applied_versions(conn):
+                conn.execute("ROLLBACK")
+                continue
+            # Statement by statement: executescript() would commit half a step on failure.
+            for statement in _split_statements(script):
+                conn.execute(statement)
+            conn.execute(
+                "INSERT INTO migrations (version, name, applied_at) VALUES (?, ?, ?)",
+                (version, name, datetime.now(UTC).isoformat(timespec="seconds")),
+            )
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        applied.append(version)
+    return applied
+
+
+def _split_statements(script: str) -> list[str]:
+    statements: list[str] = []
+    current = ""
+    for line in script.splitlines(keepends=True):
+        if line.strip().startswith("--"):
+            continue
+        current += line
+        if sqlite3.complete_statement(current):
+            statements.append(current.strip())
+            current = ""
+    if current.strip():
+        statements.append(current.strip())
+    return statements

@@ -1,0 +1,79 @@
+"""Plain data passed across the store's interface. No SQL, no I/O."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+@dataclass(frozen=True)
+class ArticleInput:
+    """An article as the service layer hands it to the store."""
+
+    title: str
+    text: str
+    url: str | None = None
+    canonical_url: str | None = None
+    source: str | None = None
+    source_url: str | None = None
+    published: str | None = None  # ISO 8601 date or date-time
+
+
+class AddStatus(StrEnum):
+    SAVED = "saved"
+    UPDATED = "updated"
+    DUPLICATE = "already stored"
+    EMPTY = "empty"
+
+
+@dataclass(frozen=True)
+class AddResult:
+    status: AddStatus
+    article_id: int | None
+    title: str
+    passages: int = 0
+
+
+@dataclass(frozen=True)
+class StoredArticle:
+    id: int
+    url: str | None
+    title: str
+    source: str | None
+    source_url: str | None
+    published: str | None
+    ingested_at: str
+
+
+@dataclass(frozen=True)
+class Highlight:
+    """Character ranges inside a passage's text: matched sentences and matched terms."""
+
+    sentences: tuple[tuple[int, int], ...]
+    terms: tuple[tuple[int, int], ...]
+
+
+@dataclass(frozen=True)
+class Hit:
+    passage_id: int
+    text: str  # exact passage text, a substring of the article text
+    score: float
+    article: StoredArticle
+    highlight: Highlight
+    also_reported_by: tuple[StoredArticle, ...] = field(default_factory=tuple)
+
+
+@dataclass(frozen=True)
+class SearchPage:
+    query: str
+    terms: tuple[str, ...]
+    hits: tuple[Hit, ...]
+    total: int  # results available for this query (after collapsing), for paging
+
+
+@dataclass(frozen=True)
+class Stats:
+    articles: int
+    passages: int
+    sources: int
+    database_bytes: int

@@ -1,0 +1,206 @@
+"""Retrieval: FTS5 candidates, exact corpus-wide BM25, per-article caps, near-duplicates.
+
+FTS5 ranks candidates with its own BM25 over the same terms; the best few hundred are then
+re-scored with rank-bm25 using corpus-wide document frequencies (from fts5vocab) and the
+corpus-wide average length, so scores equal exhaustive BM25 over all passages.
+"""
+
+from __future__ import annotations
+
+import math
+import sqlite3
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from rank_bm25 import BM25Okapi
+
+from store.models import Highlight, Hit, SearchPage, StoredArticle
+from store.passages import sentence_spans
+from store.text import iter_tokens, query_terms
+
+
+@dataclass(frozen=True)
+class SearchConfig:
+    candidates: int
+    k1: float
+    b: float
+    epsilon: float
+    max_per_article: int
+    near_duplicate_similarity: float
+    max_query_chars: int
+
+
+class CorpusBM25(BM25Okapi):  # type: ignore[misc]
+    """rank-bm25's Okapi scorer over candidates, with idf and avgdl from the whole corpus."""
+
+    def __init__(
+        self,
+        candidates: Sequence[list[str]],
+        idf: dict[str, float],
+        avgdl: float,
+        k1: float,
+        b: float,
+    ) -> None:
+        self._corpus_idf = idf
+        super().__init__(list(candidates), k1=k1, b=b)
+        self.avgdl = avgdl
+
+    def _calc_idf(self, nd: dict[str, int]) -> None:
+        self.idf = dict(self._corpus_idf)
+
+
+def okapi_idf(passages: int, doc_freq: int) -> float:
+    return math.log(passages - doc_freq + 0.5) - math.log(doc_freq + 0.5)
+
+
+class Searcher:
+    """Query side of the store, bound to one (reader) connection."""
+
+    def __init__(self, conn: sqlite3.Connection, config: SearchConfig) -> None:
+        self._conn = conn
+        self._config = config
+        self._average_idf: tuple[int, float] | None = None
+
+    def _corpus(self) -> tuple[int, float]:
+        passages, tokens = self._conn.execute(
+            "SELECT passages, tokens FROM corpus_stats WHERE id = 1"
+        ).fetchone()
+        return passages, (tokens / passages if passages else 0.0)
+
+    def _average_idf_for(self, passages: int) -> float:
+        # Only needed when a term is in more than half the passages (rare once stop words are
+        # gone); a full vocabulary scan, cached until the corpus changes size.
+        if self._average_idf is None or self._average_idf[0] != passages:
+            total, count = 0.0, 0
+            for (doc_freq,) in self._conn.execute("SELECT doc FROM passages_vocab"):
+                total += okapi_idf(passages, doc_freq)
+                count += 1
+            self._average_idf = (passages, total / count if count else 0.0)
+        return self._average_idf[1]
+
+    def _idf(self, terms: Sequence[str], passages: int) -> dict[str, float]:
+        idf: dict[str, float] = {}
+        for term in terms:
+            row = self._conn.execute(
+                "SELECT doc FROM passages_vocab WHERE term = ?", (term,)
+            ).fetchone()
+            if row is None:
+                continue
+            value = okapi_idf(passages, row[0])
+            if value < 0:
+                value = self._config.epsilon * self._average_idf_for(passages)
+            idf[term] = value
+        return idf
+
+    def rank(self, query: str, limit: int) -> list[tuple[int, int, float, list[str]]]:
+        """(passage id, article id, score, terms), best first, before any collapsing."""
+        terms = query_terms(query[: self._config.max_query_chars])
+        if not terms:
+            return []
+        passages, avgdl = self._corpus()
+        if passages == 0:
+            return []
+        # Terms are letters and digits only, so quoting each makes any input a valid query.
+        match = " OR ".join(f'"{term}"' for term in terms)
+        rows = self._conn.execute(
+            "SELECT p.id, p.article_id, p.terms FROM passages_fts"
+            " JOIN passages p ON p.id = passages_fts.rowid"
+            " WHERE passages_fts MATCH ? ORDER BY rank LIMIT ?",
+            (match, max(limit, self._config.candidates)),
+        ).fetchall()
+        if not rows:
+            return []
+        candidate_terms = [row[2].split() for row in rows]
+        scorer = CorpusBM25(
+            candidate_terms, self._idf(terms, passages), avgdl, self._config.k1, self._config.b
+        )
+        scores = scorer.get_scores(terms)
+        ranked = sorted(
+            zip(rows, scores, candidate_terms, strict=True),
+            # Ties go to the newer passage (higher id): a mild recency preference.
+            key=lambda item: (-item[1], -item[0][0]),
+        )
+        return [
+            (row[0], row[1], float(score), toks)
+            for row, score, toks in ranked[:limit]
+            if score > 0
+        ]
+
+    def search(self, query: str, limit: int, offset: int = 0) -> SearchPage:
+        query = query[: self._config.max_query_chars]
+        terms = query_terms(query)
+        ranked = self.rank(query, self._config.candidates)
+        kept: list[dict[str, Any]] = []
+        per_article: dict[int, int] = {}
+        for passage_id, article_id, score, toks in ranked:
+            if per_article.get(article_id, 0) >= self._config.max_per_article:
+                continue
+            words = set(toks)
+            duplicate_of = next(
+                (
+                    k
+                    for k in kept
+                    if k["article_id"] != article_id
+                    and _jaccard(k["words"], words) >= self._config.near_duplicate_similarity
+                ),
+                None,
+            )
+            if duplicate_of is not None:
+                if article_id not in duplicate_of["also"] and article_id != duplicate_of[
+                    "article_id"
+                ]:
+                    duplicate_of["also"].append(article_id)
+                continue
+            per_article[article_id] = per_article.get(article_id, 0) + 1
+            kept.append(
+                {"id": passage_id, "article_id": article_id, "score": score,
+                 "words": words, "also": []}
+            )
+        page = kept[offset : offset + limit]
+        hits = tuple(self._hit(item, set(terms)) for item in page)
+        return SearchPage(query=query, terms=tuple(terms), hits=hits, total=len(kept))
+
+    def _article(self, article_id: int) -> StoredArticle:
+        row = self._conn.execute(
+            "SELECT id, url, title, source, source_url, published, ingested_at"
+            " FROM articles WHERE id = ?",
+            (article_id,),
+        ).fetchone()
+        return StoredArticle(*row)
+
+    def _hit(self, item: dict[str, Any], terms: set[str]) -> Hit:
+        text = self._conn.execute(
+            "SELECT substr(a.text, p.start + 1, p.end - p.start) FROM passages p"
+            " JOIN articles a ON a.id = p.article_id WHERE p.id = ?",
+            (item["id"],),
+        ).fetchone()[0]
+        return Hit(
+            passage_id=item["id"],
+            text=text,
+            score=item["score"],
+            article=self._article(item["article_id"]),
+            highlight=highlight(text, terms),
+            also_reported_by=tuple(self._article(a) for a in item["also"]),
+        )
+
+
+def _jaccard(a: set[str], b: set[str]) -> float:
+    if not a or not b:
+        return 0.0
+    return len(a & b) / len(a | b)
+
+
+def highlight(text: str, terms: set[str]) -> Highlight:
+    """Matched terms, and the sentence(s) carrying the most distinct matched terms."""
+    term_spans = [(t.start, t.end) for t in iter_tokens(text) if t.term in terms]
+    best: list[tuple[int, int, int]] = []  # (distinct matches, start, end)
+    for span in sentence_spans(text):
+        matched = {
+            t.term for t in iter_tokens(text[span.start : span.end]) if t.term in terms
+        }
+        if matched:
+            best.append((len(matched), span.start, span.end))
+    top = max((b[0] for b in best), default=0)
+    sentences = tuple((s, e) for n, s, e in best if n == top)[:2]
+    return Highlight(sentences=sentences, terms=tuple(term_spans))

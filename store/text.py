@@ -1,0 +1,92 @@
+"""The one tokenizer, shared by indexing and querying.
+
+Terms are lower-cased, diacritic-free Snowball stems of letter/digit runs, with English stop
+words removed. Every term consists only of letters and digits, so SQLite's unicode61 tokenizer
+keeps it as exactly one FTS5 token and fts5vocab document counts line up with our terms.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import Stemmer
+
+# Dotted acronyms ("U.S.", "e.g.") first, then numbers with thousands separators ("2,000"),
+# then plain letter/digit runs.
+_TOKEN = re.compile(
+    r"(?<![^\W_])(?P<acronym>(?:[^\W\d_]\.){2,})"
+    r"|(?P<number>(?<![\d,])\d{1,3}(?:,\d{3})+(?![\d]))"
+    r"|(?P<word>[^\W_]+)"
+)
+
+STOP_WORDS = frozenset(
+    """
+    a about above after again against all am an and any are aren't as at be because been
+    before being below between both but by can could did do does doing down during each few
+    for from further had has have having he her here hers herself him himself his how i if
+    in into is it its itself just me more most my myself no nor not now of off on once only
+    or other our ours ourselves out over own same she should so some such than that the
+    their theirs them themselves then there these they this those through to too under until
+    up very was we were what when where which while who whom why will with would you your
+    yours yourself yourselves also s t d ll m re ve don didn doesn isn wasn weren won shan
+    couldn wouldn shouldn hasn haven hadn did may might must shall us per via yet whose
+    whether according said says say tell told
+    """.split()
+)
+
+_stemmer = Stemmer.Stemmer("english")
+_stemmer.maxCacheSize = 100_000
+
+
+@dataclass(frozen=True, slots=True)
+class Token:
+    term: str
+    start: int
+    end: int
+
+
+def _fold(raw: str) -> str:
+    folded = raw.casefold()
+    if folded.isascii():
+        return folded
+    decomposed = unicodedata.normalize("NFKD", folded)
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+def iter_tokens(text: str) -> Iterator[Token]:
+    """Terms with their character offsets in ``text`` (for highlighting)."""
+    for match in _TOKEN.finditer(text):
+        kind = match.lastgroup
+        raw = match.group()
+        if kind == "acronym":
+            # "U.S." must not become the stop word "us".
+            term = _fold(raw.replace(".", ""))
+        elif kind == "number":
+            term = raw.replace(",", "")
+        else:
+            term = _fold(raw)
+            if not term or term in STOP_WORDS:
+                continue
+            term = _stemmer.stemWord(term)
+        if term and term.isalnum():
+            yield Token(term, match.start(), match.end())
+
+
+def tokenize(text: str) -> list[str]:
+    return [token.term for token in iter_tokens(text)]
+
+
+def query_terms(text: str) -> list[str]:
+    """Distinct terms of a question, in order of first appearance."""
+    return list(dict.fromkeys(tokenize(text)))
+
+
+_NON_WORD = re.compile(r"[\W_]+")
+
+
+def normalised_for_hash(text: str) -> str:
+    """Text reduced to its words, so whitespace and punctuation changes are not 'new text'."""
+    return _NON_WORD.sub(" ", text.casefold()).strip()
