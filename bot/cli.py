@@ -36,15 +36,22 @@ CHAT_HELP = """Ask a question in plain words, or paste links to add articles.
 def _common_options(parser: argparse.ArgumentParser, top: bool) -> None:
     default = None if top else argparse.SUPPRESS
     parser.add_argument(
-        "--db", metavar="PATH", default=default,
+        "--db",
+        metavar="PATH",
+        default=default,
         help="SQLite database (default: settings.toml, or $NEWSBOT_DB)",
     )
     parser.add_argument(
-        "--settings", metavar="PATH", default=default,
+        "--settings",
+        metavar="PATH",
+        default=default,
         help="settings file with the values to change from settings.toml",
     )
     parser.add_argument(
-        "-v", "--verbose", action="store_true", default=False if top else argparse.SUPPRESS,
+        "-v",
+        "--verbose",
+        action="store_true",
+        default=False if top else argparse.SUPPRESS,
         help="log what happens",
     )
 
@@ -68,7 +75,8 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     ingest = commands.add_parser(
-        "ingest", help="store articles from links, files or stdin",
+        "ingest",
+        help="store articles from links, files or stdin",
         description="Store articles. SOURCE is an http(s) URL, a .html/.txt/.md file, a .jsonl "
         'file (one {"url","title","published","text","source"} object per line), or - for '
         "text on stdin.",
@@ -78,7 +86,8 @@ def build_parser() -> argparse.ArgumentParser:
     ingest.add_argument("--json", action="store_true", help="print one JSON object per article")
 
     ask = commands.add_parser(
-        "ask", help="answer a question with quoted excerpts",
+        "ask",
+        help="answer a question with quoted excerpts",
         description="Answer QUESTION, or each line of stdin when no QUESTION is given.",
     )
     _common_options(ask, top=False)
@@ -115,8 +124,10 @@ class _Printer:
     def __call__(self, outcome: IngestOutcome) -> None:
         if not outcome.ok:
             self.failed += 1
-        line = json.dumps(outcome.as_dict(), ensure_ascii=False) if self.as_json else (
-            _outcome_line(outcome)
+        line = (
+            json.dumps(outcome.as_dict(), ensure_ascii=False)
+            if self.as_json
+            else (_outcome_line(outcome))
         )
         tqdm.write(line, file=self.out)
 
@@ -179,7 +190,8 @@ async def _ingest_file(service: NewsService, path: Path) -> IngestOutcome:
     if suffix in HTML_SUFFIXES:
         return await service.ingest_html(data, source_label=label)
     return await service.ingest_text(
-        data.decode("utf-8-sig", errors="replace"), source_label=label,
+        data.decode("utf-8-sig", errors="replace"),
+        source_label=label,
         markdown=suffix in MARKDOWN_SUFFIXES,
     )
 
@@ -193,7 +205,9 @@ async def _ingest_urls(service: NewsService, urls: list[str], emit: _Printer) ->
 
     tasks = [asyncio.create_task(one(url)) for url in urls]
     with tqdm(
-        total=len(urls), unit=" links", disable=not _show_progress() or len(urls) < 3,
+        total=len(urls),
+        unit=" links",
+        disable=not _show_progress() or len(urls) < 3,
         file=sys.stderr,
     ) as bar:
         for task in tasks:  # print in the order given
@@ -230,10 +244,13 @@ async def cmd_ingest(service: NewsService, args: argparse.Namespace) -> int:
         elif "://" in source:
             emit(IngestOutcome(source, "failed", reason="only http(s) links can be fetched"))
         else:
-            emit(IngestOutcome(
-                source, "failed",
-                reason="unsupported file type (use .txt, .md, .html or .jsonl, or a link)",
-            ))
+            emit(
+                IngestOutcome(
+                    source,
+                    "failed",
+                    reason="unsupported file type (use .txt, .md, .html or .jsonl, or a link)",
+                )
+            )
     if urls:
         await _ingest_urls(service, urls, emit)
     return 1 if emit.failed else 0
@@ -296,14 +313,23 @@ def _size(n: int) -> str:
 async def cmd_stats(service: NewsService, args: argparse.Namespace) -> int:
     stats = await service.stats()
     if args.json:
-        print(json.dumps({
-            "articles": stats.articles, "passages": stats.passages, "sources": stats.sources,
-            "database_bytes": stats.database_bytes, "database": service.settings.database.path,
-        }))
+        print(
+            json.dumps(
+                {
+                    "articles": stats.articles,
+                    "passages": stats.passages,
+                    "sources": stats.sources,
+                    "database_bytes": stats.database_bytes,
+                    "database": service.settings.database.path,
+                }
+            )
+        )
     else:
-        print(f"articles:  {stats.articles}\npassages:  {stats.passages}\n"
-              f"sources:   {stats.sources}\ndatabase:  {service.settings.database.path} "
-              f"({_size(stats.database_bytes)})")
+        print(
+            f"articles:  {stats.articles}\npassages:  {stats.passages}\n"
+            f"sources:   {stats.sources}\ndatabase:  {service.settings.database.path} "
+            f"({_size(stats.database_bytes)})"
+        )
     return 0
 
 

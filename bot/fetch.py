@@ -35,6 +35,34 @@ class BlockedAddressError(OSError):
     """Raised inside the resolver: the host resolves to an address we must not contact."""
 
 
+@dataclass(frozen=True)
+class AddressPolicy:
+    """Which addresses the bot may contact on a user's behalf."""
+
+    allow_private: bool = False
+    # Internal networks allowed anyway (e.g. an intranet news site), from settings.
+    allowed_networks: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
+
+    @classmethod
+    def from_settings(cls, settings: FetchSettings) -> AddressPolicy:
+        try:
+            networks = tuple(
+                ipaddress.ip_network(n, strict=False) for n in settings.allowed_networks
+            )
+        except ValueError as e:
+            raise FetchError(f"bad network in fetch.allowed_networks: {e}") from None
+        return cls(settings.allow_private_urls, networks)
+
+    def allows(self, address: str) -> bool:
+        if self.allow_private or is_public_address(address):
+            return True
+        try:
+            ip = ipaddress.ip_address(address.split("%", 1)[0])
+        except ValueError:
+            return False
+        return any(ip in network for network in self.allowed_networks)
+
+
 def is_public_address(address: str) -> bool:
     try:
         ip = ipaddress.ip_address(address.split("%", 1)[0])
@@ -47,27 +75,30 @@ def is_public_address(address: str) -> bool:
         elif ip.teredo is not None:
             return False
     return ip.is_global and not (
-        ip.is_private or ip.is_loopback or ip.is_link_local or ip.is_multicast
-        or ip.is_reserved or ip.is_unspecified
+        ip.is_private
+        or ip.is_loopback
+        or ip.is_link_local
+        or ip.is_multicast
+        or ip.is_reserved
+        or ip.is_unspecified
     )
 
 
 class GuardedResolver(AbstractResolver):
     """Wraps a resolver and refuses hosts that resolve to a non-public address."""
 
-    def __init__(self, inner: AbstractResolver, allow_private: bool) -> None:
+    def __init__(self, inner: AbstractResolver, policy: AddressPolicy) -> None:
         self._inner = inner
-        self._allow_private = allow_private
+        self._policy = policy
 
     async def resolve(
         self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
     ) -> list[ResolveResult]:
         results = await self._inner.resolve(host, port, family)
-        if not self._allow_private:
-            for result in results:
-                if not is_public_address(result["host"]):
-                    log.warning("refused %s: resolves to %s", host, result["host"])
-                    raise BlockedAddressError(f"{host} resolves to a non-public address")
+        for result in results:
+            if not self._policy.allows(result["host"]):
+                log.warning("refused %s: resolves to %s", host, result["host"])
+                raise BlockedAddressError(f"{host} resolves to a non-public address")
         return results
 
     async def close(self) -> None:
@@ -92,10 +123,10 @@ class FetchedPage:
 
 
 def make_session(
-    settings: FetchSettings, resolver: AbstractResolver | None = None
+    settings: FetchSettings, policy: AddressPolicy, resolver: AbstractResolver | None = None
 ) -> aiohttp.ClientSession:
     """The one ClientSession of a process, with the address guard in its connector."""
-    guarded = GuardedResolver(resolver or aiohttp.ThreadedResolver(), settings.allow_private_urls)
+    guarded = GuardedResolver(resolver or aiohttp.ThreadedResolver(), policy)
     connector = aiohttp.TCPConnector(resolver=guarded, limit=20, ttl_dns_cache=60)
     timeout = aiohttp.ClientTimeout(
         total=settings.total_timeout,
@@ -111,9 +142,12 @@ def make_session(
 
 
 class Fetcher:
-    def __init__(self, session: aiohttp.ClientSession, settings: FetchSettings) -> None:
+    def __init__(
+        self, session: aiohttp.ClientSession, settings: FetchSettings, policy: AddressPolicy
+    ) -> None:
         self._session = session
         self._settings = settings
+        self._policy = policy
 
     def _check_url(self, url: str) -> None:
         try:
@@ -124,15 +158,11 @@ class Fetcher:
             raise FetchError(f"not a valid link: {url}") from None
         if parts.scheme.lower() not in {"http", "https"} or not host:
             raise FetchError(f"only http and https links can be fetched, not {url}")
-        if self._settings.allow_private_urls:
-            return
         try:
             ipaddress.ip_address(host.split("%", 1)[0])
         except ValueError:
-            if host.rstrip(".").lower() == "localhost" or host.lower().endswith(".localhost"):
-                raise FetchError(f"{host} is an internal address; it will not be fetched") from None
-            return  # a host name: the resolver checks its addresses
-        if not is_public_address(host):
+            return  # a host name: the resolver checks every address it resolves to
+        if not self._policy.allows(host):
             raise FetchError(f"{host} is an internal address; it will not be fetched")
 
     async def fetch(
@@ -208,5 +238,3 @@ async def close_session(session: aiohttp.ClientSession) -> None:
     await session.close()
     # Let the connector's transports close before the loop goes (aiohttp's advice).
     await asyncio.sleep(0)
-
-

@@ -14,9 +14,7 @@ from datetime import UTC, date, datetime
 
 from store.models import Highlight, Hit, SearchPage, StoredArticle
 
-NOTHING_FOUND = (
-    "Nothing on that yet. Send me articles or links about it, then ask again."
-)
+NOTHING_FOUND = "Nothing on that yet. Send me articles or links about it, then ask again."
 NO_TERMS = (
     "Ask with a few words to search for, e.g. “What did the council decide about the bridge?”"
 )
@@ -135,7 +133,8 @@ def _attribution_html(article: StoredArticle, now: datetime) -> str:
     title = html.escape(article.title or "Untitled", quote=False)
     head = (
         f'<a href="{html.escape(article.url, quote=True)}">{title}</a>'
-        if article.url else f"<b>{title}</b>"
+        if article.url
+        else f"<b>{title}</b>"
     )
     details = [html.escape(x, quote=False) for x in (article.source, dated(article, now)) if x]
     return head + (" — " + ", ".join(details) if details else "")
@@ -163,7 +162,10 @@ def hit_html(hit: Hit, now: datetime, quote_limit: int) -> str:
 
 
 def answer_html(
-    page: SearchPage, *, now: datetime | None = None, max_chars: int = 4096,
+    page: SearchPage,
+    *,
+    now: datetime | None = None,
+    max_chars: int = 4096,
     max_quote_chars: int = 1200,
 ) -> str:
     """The whole answer as one Telegram HTML message of at most ``max_chars``."""

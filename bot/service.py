@@ -13,7 +13,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 from bot import extract
-from bot.fetch import HTML_TYPES, Fetcher, FetchError, close_session, make_session
+from bot.fetch import HTML_TYPES, AddressPolicy, Fetcher, FetchError, close_session, make_session
 from bot.settings import Settings
 from bot.urls import is_web_url
 from store.db import AsyncStore, StoreConfig
@@ -40,8 +40,12 @@ class IngestOutcome:
 
     def as_dict(self) -> dict[str, object]:
         return {
-            "source": self.source, "status": self.status, "title": self.title,
-            "url": self.url, "passages": self.passages, "reason": self.reason,
+            "source": self.source,
+            "status": self.status,
+            "title": self.title,
+            "url": self.url,
+            "passages": self.passages,
+            "reason": self.reason,
         }
 
 
@@ -55,7 +59,10 @@ def store_config(settings: Settings) -> StoreConfig:
         max_words=settings.passages.max_words,
         max_text_chars=settings.ingest.max_text_chars,
         search=SearchConfig(
-            candidates=s.candidates, k1=s.k1, b=s.b, epsilon=s.epsilon,
+            candidates=s.candidates,
+            k1=s.k1,
+            b=s.b,
+            epsilon=s.epsilon,
             max_per_article=s.max_per_article,
             near_duplicate_similarity=s.near_duplicate_similarity,
             max_query_chars=s.max_query_chars,
@@ -65,11 +72,10 @@ def store_config(settings: Settings) -> StoreConfig:
 
 def _outcome(source: str, article: ArticleInput, result: AddResult) -> IngestOutcome:
     if result.status is AddStatus.EMPTY:
-        return IngestOutcome(source, "failed", result.title, article.url,
-                             reason="no words to index in it")
-    return IngestOutcome(
-        source, str(result.status), result.title, article.url, result.passages
-    )
+        return IngestOutcome(
+            source, "failed", result.title, article.url, reason="no words to index in it"
+        )
+    return IngestOutcome(source, str(result.status), result.title, article.url, result.passages)
 
 
 class NewsService:
@@ -94,12 +100,19 @@ class NewsService:
         return (await self.ingest_articles([(source, article)]))[0]
 
     async def ingest_text(
-        self, text: str, *, source_label: str, source: str | None = None,
-        url: str | None = None, markdown: bool = False,
+        self,
+        text: str,
+        *,
+        source_label: str,
+        source: str | None = None,
+        url: str | None = None,
+        markdown: bool = False,
     ) -> IngestOutcome:
         try:
             article = extract.from_text(
-                text, url=url, source=source or self.settings.ingest.default_source,
+                text,
+                url=url,
+                source=source or self.settings.ingest.default_source,
                 markdown=markdown,
             )
         except extract.ExtractError as e:
@@ -140,10 +153,11 @@ class NewsService:
 @asynccontextmanager
 async def open_service(settings: Settings, *, fetching: bool = True) -> AsyncIterator[NewsService]:
     """One store and (optionally) one HTTP session for the life of a command or the bot."""
+    policy = AddressPolicy.from_settings(settings.fetch)
     store = await AsyncStore.open(store_config(settings))
-    session = make_session(settings.fetch) if fetching else None
+    session = make_session(settings.fetch, policy) if fetching else None
     try:
-        fetcher = Fetcher(session, settings.fetch) if session is not None else None
+        fetcher = Fetcher(session, settings.fetch, policy) if session is not None else None
         yield NewsService(settings, store, fetcher)
     finally:
         if session is not None:

@@ -56,6 +56,7 @@ class FetchSettings:
     max_redirects: int
     user_agent: str
     allow_private_urls: bool
+    allowed_networks: tuple[str, ...]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -155,6 +156,4 @@ def load_settings(
 
 
 def with_database(settings: Settings, path: str) -> Settings:
-    return dataclasses.replace(
-        settings, database=dataclasses.replace(settings.database, path=path)
-    )
+    return dataclasses.replace(settings, database=dataclasses.replace(settings.database, path=path))

@@ -48,7 +48,9 @@ def _connect(config: StoreConfig) -> sqlite_utils.Database:
     try:
         # Autocommit mode: transactions are explicit (BEGIN IMMEDIATE ... COMMIT).
         conn = sqlite3.connect(
-            path, isolation_level=None, check_same_thread=False,
+            path,
+            isolation_level=None,
+            check_same_thread=False,
             timeout=config.busy_timeout_ms / 1000,
         )
         conn.execute(f"PRAGMA busy_timeout = {int(config.busy_timeout_ms)}")
@@ -84,7 +86,8 @@ class Store:
         try:
             results = [
                 add_article(
-                    self.conn, article,
+                    self.conn,
+                    article,
                     min_words=self.config.min_words,
                     max_words=self.config.max_words,
                     max_text_chars=self.config.max_text_chars,
@@ -107,9 +110,7 @@ class Store:
         articles, sources = self.conn.execute(
             "SELECT count(*), count(DISTINCT source) FROM articles"
         ).fetchone()
-        (passages,) = self.conn.execute(
-            "SELECT passages FROM corpus_stats WHERE id = 1"
-        ).fetchone()
+        (passages,) = self.conn.execute("SELECT passages FROM corpus_stats WHERE id = 1").fetchone()
         size = sum(
             os.path.getsize(p)
             for p in (self.config.path, self.config.path + "-wal")

@@ -122,9 +122,7 @@ class Searcher:
             key=lambda item: (-item[1], -item[0][0]),
         )
         return [
-            (row[0], row[1], float(score), toks)
-            for row, score, toks in ranked[:limit]
-            if score > 0
+            (row[0], row[1], float(score), toks) for row, score, toks in ranked[:limit] if score > 0
         ]
 
     def search(self, query: str, limit: int, offset: int = 0) -> SearchPage:
@@ -147,15 +145,21 @@ class Searcher:
                 None,
             )
             if duplicate_of is not None:
-                if article_id not in duplicate_of["also"] and article_id != duplicate_of[
-                    "article_id"
-                ]:
+                if (
+                    article_id not in duplicate_of["also"]
+                    and article_id != duplicate_of["article_id"]
+                ):
                     duplicate_of["also"].append(article_id)
                 continue
             per_article[article_id] = per_article.get(article_id, 0) + 1
             kept.append(
-                {"id": passage_id, "article_id": article_id, "score": score,
-                 "words": words, "also": []}
+                {
+                    "id": passage_id,
+                    "article_id": article_id,
+                    "score": score,
+                    "words": words,
+                    "also": [],
+                }
             )
         page = kept[offset : offset + limit]
         hits = tuple(self._hit(item, set(terms)) for item in page)
@@ -196,9 +200,7 @@ def highlight(text: str, terms: set[str]) -> Highlight:
     term_spans = [(t.start, t.end) for t in iter_tokens(text) if t.term in terms]
     best: list[tuple[int, int, int]] = []  # (distinct matches, start, end)
     for span in sentence_spans(text):
-        matched = {
-            t.term for t in iter_tokens(text[span.start : span.end]) if t.term in terms
-        }
+        matched = {t.term for t in iter_tokens(text[span.start : span.end]) if t.term in terms}
         if matched:
             best.append((len(matched), span.start, span.end))
     top = max((b[0] for b in best), default=0)
