@@ -141,12 +141,16 @@ def from_html(html: str | bytes, *, url: str | None = None) -> ArticleInput:
     if not text or not text.strip():
         raise ExtractError("no article text found on the page (empty, paywalled or script-only)")
     # trafilatura separates paragraphs with single newlines; ours are blank lines.
-    text = "\n\n".join(line for line in text.split("\n") if line.strip())
+    paragraphs = [line.strip() for line in text.split("\n") if line.strip()]
+    title = getattr(document, "title", None) or None
+    if title and len(paragraphs) > 1 and paragraphs[0].casefold() == title.strip().casefold():
+        paragraphs = paragraphs[1:]  # the headline, repeated as the first line
+    text = "\n\n".join(paragraphs)
     page_url = url
     found = getattr(document, "url", None)
     if found and is_web_url(found) and (url is None or _same_site(found, url)):
         page_url = found  # the page's own canonical link
-    title = getattr(document, "title", None) or title_from_text(text)
+    title = title or title_from_text(text)
     source = getattr(document, "sitename", None) or None
     return _article(title, text, page_url, source, parse_date(getattr(document, "date", None)))
 

@@ -62,7 +62,6 @@ def store_config(settings: Settings) -> StoreConfig:
             candidates=s.candidates,
             k1=s.k1,
             b=s.b,
-            epsilon=s.epsilon,
             max_per_article=s.max_per_article,
             near_duplicate_similarity=s.near_duplicate_similarity,
             max_query_chars=s.max_query_chars,

@@ -40,7 +40,6 @@ class SearchSettings:
     candidates: int
     k1: float
     b: float
-    epsilon: float
     max_results: int
     max_per_article: int
     near_duplicate_similarity: float

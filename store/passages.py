@@ -134,7 +134,7 @@ def split_passages(text: str, min_words: int, max_words: int) -> list[Span]:
         last_words = current_words
         if passages and last_words < min_words:
             previous = passages[-1]
-            if _word_count(text, previous) + last_words <= max_words + max_words // 4:
+            if _word_count(text, previous) + last_words <= max_words:
                 passages[-1] = Span(previous.start, current.end)
                 return passages
         passages.append(current)

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from rank_bm25 import BM25Okapi
+from rank_bm25 import BM25Plus
 
 from store.models import Highlight, Hit, SearchPage, StoredArticle
 from store.passages import sentence_spans
@@ -25,14 +25,18 @@ class SearchConfig:
     candidates: int
     k1: float
     b: float
-    epsilon: float
     max_per_article: int
     near_duplicate_similarity: float
     max_query_chars: int
 
 
-class CorpusBM25(BM25Okapi):  # type: ignore[misc]
-    """rank-bm25's Okapi scorer over candidates, with idf and avgdl from the whole corpus."""
+class CorpusBM25(BM25Plus):  # type: ignore[misc]
+    """rank-bm25's scorer over candidates, with idf and avgdl from the whole corpus.
+
+    BM25Plus with delta 0 is Okapi BM25 with idf = log((N + 1) / df), which stays positive:
+    Okapi's own idf turns negative for terms in over half the passages, so a one-article
+    corpus would answer nothing at all.
+    """
 
     def __init__(
         self,
@@ -43,15 +47,15 @@ class CorpusBM25(BM25Okapi):  # type: ignore[misc]
         b: float,
     ) -> None:
         self._corpus_idf = idf
-        super().__init__(list(candidates), k1=k1, b=b)
+        super().__init__(list(candidates), k1=k1, b=b, delta=0.0)
         self.avgdl = avgdl
 
     def _calc_idf(self, nd: dict[str, int]) -> None:
         self.idf = dict(self._corpus_idf)
 
 
-def okapi_idf(passages: int, doc_freq: int) -> float:
-    return math.log(passages - doc_freq + 0.5) - math.log(doc_freq + 0.5)
+def idf(passages: int, doc_freq: int) -> float:
+    return math.log((passages + 1) / doc_freq)
 
 
 class Searcher:
@@ -60,7 +64,6 @@ class Searcher:
     def __init__(self, conn: sqlite3.Connection, config: SearchConfig) -> None:
         self._conn = conn
         self._config = config
-        self._average_idf: tuple[int, float] | None = None
 
     def _corpus(self) -> tuple[int, float]:
         passages, tokens = self._conn.execute(
@@ -68,30 +71,16 @@ class Searcher:
         ).fetchone()
         return passages, (tokens / passages if passages else 0.0)
 
-    def _average_idf_for(self, passages: int) -> float:
-        # Only needed when a term is in more than half the passages (rare once stop words are
-        # gone); a full vocabulary scan, cached until the corpus changes size.
-        if self._average_idf is None or self._average_idf[0] != passages:
-            total, count = 0.0, 0
-            for (doc_freq,) in self._conn.execute("SELECT doc FROM passages_vocab"):
-                total += okapi_idf(passages, doc_freq)
-                count += 1
-            self._average_idf = (passages, total / count if count else 0.0)
-        return self._average_idf[1]
-
     def _idf(self, terms: Sequence[str], passages: int) -> dict[str, float]:
-        idf: dict[str, float] = {}
+        values: dict[str, float] = {}
         for term in terms:
             row = self._conn.execute(
                 "SELECT doc FROM passages_vocab WHERE term = ?", (term,)
             ).fetchone()
             if row is None:
                 continue
-            value = okapi_idf(passages, row[0])
-            if value < 0:
-                value = self._config.epsilon * self._average_idf_for(passages)
-            idf[term] = value
-        return idf
+            values[term] = idf(passages, row[0])
+        return values
 
     def rank(self, query: str, limit: int) -> list[tuple[int, int, float, list[str]]]:
         """(passage id, article id, score, terms), best first, before any collapsing."""

@@ -49,10 +49,10 @@ class Token:
 
 
 def _fold(raw: str) -> str:
-    folded = raw.casefold()
-    if folded.isascii():
-        return folded
-    decomposed = unicodedata.normalize("NFKD", folded)
+    if raw.isascii():
+        return raw.lower()
+    # NFKD first: it turns styled letters ("𝑨") into plain ones, which then fold.
+    decomposed = unicodedata.normalize("NFKD", unicodedata.normalize("NFKD", raw).casefold())
     return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 

@@ -1,0 +1,302 @@
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings as hsettings
+from hypothesis import strategies as st
+from rank_bm25 import BM25Plus
+
+from bot.service import store_config
+from bot.settings import Settings
+from store.db import AsyncStore, Store, StoreError
+from store.models import AddStatus
+from store.text import query_terms
+from tests.helpers import article
+
+HOSTILE_QUERIES = [
+    "",
+    "   ",
+    '"',
+    '""',
+    "AND(",
+    "OR",
+    "NOT",
+    "NEAR(a b)",
+    "*",
+    "a*",
+    "^bridge",
+    "col:bridge",
+    "bridge'; DROP TABLE articles; --",
+    "😀🔥",
+    "\x00\x01",
+    "(",
+    ")",
+    "{bridge}",
+    "-bridge",
+    "x" * 10_000,
+    "bridge " * 2_000,
+    "[]",
+    "\\",
+    "%_%",
+]
+
+
+def _store(settings: Settings) -> Store:
+    return Store(store_config(settings))
+
+
+def test_same_url_is_stored_once_and_new_text_replaces_passages(settings: Settings) -> None:
+    store = _store(settings)
+    first = article(
+        url="https://news.test/a?utm_source=x",
+        text="The ferry was cancelled "
+        "because of the storm. Passengers were told to return tomorrow morning.",
+    )
+    again = article(url="https://news.test/a", text=first.text)
+    edited = article(
+        url="https://news.test/a#top",
+        text="The ferry will run again on Friday "
+        "after the storm passed. Tickets from the cancelled trip remain valid.",
+    )
+    assert store.add_articles([first])[0].status is AddStatus.SAVED
+    assert store.add_articles([again])[0].status is AddStatus.DUPLICATE
+    result = store.add_articles([edited])[0]
+    assert result.status is AddStatus.UPDATED
+    assert store.stats().articles == 1
+    texts = [h.text for h in store.search("ferry cancelled storm", 5).hits]
+    assert texts and all("Friday" in t for t in texts)
+    assert store.search("passengers tomorrow morning", 5).hits == ()
+
+
+def test_same_text_under_another_url_is_already_stored(settings: Settings) -> None:
+    store = _store(settings)
+    a = article(url="https://one.test/story")
+    b = article(url="https://two.test/copy", text="  " + a.text.upper().replace(".", "!") + "\n")
+    assert store.add_articles([a])[0].status is AddStatus.SAVED
+    assert store.add_articles([b])[0].status is AddStatus.DUPLICATE
+    assert store.stats().articles == 1
+
+
+def test_text_without_words_is_not_stored(settings: Settings) -> None:
+    store = _store(settings)
+    assert store.add_articles([article(text="... !!! ---")])[0].status is AddStatus.EMPTY
+    assert store.stats().articles == 0
+
+
+def test_articles_survive_reopening(settings: Settings) -> None:
+    store = _store(settings)
+    store.add_articles([article(url="https://news.test/harbour")])
+    store.close()
+    reopened = _store(settings)
+    hit = reopened.search("harbour sea wall", 3).hits[0]
+    assert hit.article.url == "https://news.test/harbour"
+    assert "sea wall" in hit.text
+
+
+def test_empty_corpus_and_unknown_words_find_nothing(settings: Settings) -> None:
+    store = _store(settings)
+    assert store.search("anything at all", 3).hits == ()
+    store.add_articles([article()])
+    assert store.search("zeppelin", 3).hits == ()
+    assert store.search("the of and", 3).terms == ()
+
+
+@pytest.mark.parametrize("query", HOSTILE_QUERIES)
+def test_any_text_is_a_valid_query(settings: Settings, query: str) -> None:
+    store = _store(settings)
+    store.add_articles(
+        [
+            article(
+                title="Bridge vote",
+                text="The council voted on the bridge. "
+                "Work on the bridge starts in March next year.",
+            )
+        ]
+    )
+    page = store.search(query, 3)
+    assert page.total >= len(page.hits)
+
+
+@hsettings(max_examples=150, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(query=st.text(max_size=300))
+def test_no_query_raises(settings: Settings, query: str) -> None:
+    store = _store(settings)
+    if store.stats().articles == 0:
+        store.add_articles([article()])
+    store.search(query, 3)
+
+
+CORPUS = [
+    (
+        "Council approves footbridge",
+        "The council approved a new footbridge over the river. "
+        "Building work on the footbridge starts in March and will take a year.",
+    ),
+    (
+        "River levels rise",
+        "Heavy rain raised the river to its highest level this year. "
+        "Homes near the river were warned about flooding.",
+    ),
+    (
+        "Football club wins cup",
+        "The town football club won the county cup on Saturday. "
+        "Fans celebrated in the market square until late.",
+    ),
+    (
+        "Library reopens",
+        "The library reopened with a new reading room. "
+        "Plans for the footbridge are on show in the library hall.",
+    ),
+    (
+        "Rail strike",
+        "Train drivers will strike for three days in December over pay. "
+        "The operator will run one train an hour.",
+    ),
+]
+
+
+def test_ranking_on_a_hand_checked_corpus(settings: Settings) -> None:
+    store = _store(settings)
+    store.add_articles(
+        [article(title=t, text=x, url=f"https://n.test/{i}") for i, (t, x) in enumerate(CORPUS)]
+    )
+    titles = [
+        h.article.title for h in store.search("When does work on the footbridge start?", 3).hits
+    ]
+    assert titles[:2] == ["Council approves footbridge", "Library reopens"]
+    assert [h.article.title for h in store.search("train drivers pay", 3).hits] == ["Rail strike"]
+    assert store.search("flooding river homes", 1).hits[0].article.title == "River levels rise"
+
+
+def _exhaustive(store: Store, query: str, k: int) -> list[tuple[int, float]]:
+    ids, docs = zip(*store.all_passage_terms(), strict=True)
+    bm25 = BM25Plus(list(docs), delta=0.0)
+    scores = bm25.get_scores(query_terms(query))
+    ranked = sorted(zip(ids, scores, strict=True), key=lambda x: (-x[1], -x[0]))
+    return [(i, float(s)) for i, s in ranked[:k] if s > 0]
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["footbridge river", "river", "council cup train strike", "library reading room footbridge"],
+)
+def test_scores_equal_exhaustive_bm25_over_all_passages(settings: Settings, query: str) -> None:
+    store = _store(settings)
+    # "river" is in more than half of these passages (negative idf in plain Okapi).
+    extra = [
+        (
+            "River walk " + str(i),
+            f"People walked by the river on day {i}. The river was calm and the weather mild.",
+        )
+        for i in range(6)
+    ]
+    store.add_articles(
+        [
+            article(title=t, text=x, url=f"https://n.test/{i}")
+            for i, (t, x) in enumerate(CORPUS + extra)
+        ]
+    )
+    ours = store.rank(query, 10)
+    theirs = _exhaustive(store, query, 10)
+    assert [i for i, _ in ours] == [i for i, _ in theirs]
+    assert [round(s, 6) for _, s in ours] == [round(s, 6) for _, s in theirs]
+
+
+def test_results_per_article_are_capped(settings: Settings) -> None:
+    store = _store(settings)
+    long_text = "\n\n".join(
+        f"Paragraph {i} is about the lighthouse keeper and the lighthouse lamp. " * 6
+        for i in range(6)
+    )
+    store.add_articles(
+        [
+            article(title="Lighthouse", text=long_text, url="https://n.test/l"),
+            article(
+                title="Keeper retires",
+                text="The lighthouse keeper retired after forty years of service.",
+                url="https://n.test/k",
+            ),
+        ]
+    )
+    hits = store.search("lighthouse keeper", 5).hits
+    assert [h.article.title for h in hits].count("Lighthouse") == 2
+    assert "Keeper retires" in [h.article.title for h in hits]
+
+
+def test_near_identical_passages_collapse_into_also_reported_by(settings: Settings) -> None:
+    store = _store(settings)
+    text = (
+        "The regional airport will close its second runway for repairs from Monday, "
+        "the operator said. Flights will be moved to the main runway during the work."
+    )
+    store.add_articles(
+        [
+            article(title="Runway closes", text=text, url="https://a.test/1", source="Wire A"),
+            article(
+                title="Runway to close",
+                text=text + " Delays are expected.",
+                url="https://b.test/1",
+                source="Wire B",
+            ),
+        ]
+    )
+    hits = store.search("airport runway repairs", 3).hits
+    assert len(hits) == 1
+    assert [a.source for a in hits[0].also_reported_by] == ["Wire B"] or [
+        a.source for a in hits[0].also_reported_by
+    ] == ["Wire A"]
+
+
+def test_highlight_marks_terms_and_best_sentence(settings: Settings) -> None:
+    store = _store(settings)
+    store.add_articles(
+        [
+            article(
+                title="Harbour",
+                text="Boats came back on Monday. The sea wall "
+                "repairs cost two million pounds. Fishermen were pleased.",
+            )
+        ]
+    )
+    hit = store.search("how much did the sea wall repairs cost", 1).hits[0]
+    ((s, e),) = hit.highlight.sentences
+    assert hit.text[s:e] == "The sea wall repairs cost two million pounds."
+    marked = [hit.text[a:b] for a, b in hit.highlight.terms]
+    assert marked == ["sea", "wall", "repairs", "cost"]
+
+
+def test_not_a_database_gives_a_clear_error(tmp_path: Path, settings: Settings) -> None:
+    bad = tmp_path / "junk.db"
+    bad.write_bytes(b"this is not sqlite" * 100)
+    from bot.settings import with_database
+
+    with pytest.raises(StoreError, match="not a usable newsbot database|cannot open"):
+        Store(store_config(with_database(settings, str(bad))))
+    with pytest.raises(StoreError, match="does not exist"):
+        Store(store_config(with_database(settings, str(tmp_path / "no" / "x.db"))))
+
+
+async def test_async_store_reads_and_writes_off_the_loop(settings: Settings) -> None:
+    store = await AsyncStore.open(store_config(settings))
+    try:
+        results = await store.add_articles(
+            [
+                article(
+                    url=f"https://n.test/{i}",
+                    title=f"Story {i}",
+                    text=f"Unique story number {i} about otters and word{i}.",
+                )
+                for i in range(20)
+            ]
+        )
+        assert all(r.status is AddStatus.SAVED for r in results)
+        page = await store.search("otters word7", 3)
+        assert page.hits[0].article.title == "Story 7"
+        assert (await store.stats()).articles == 20
+    finally:
+        await store.close()
+    conn = sqlite3.connect(settings.database.path)
+    assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    conn.execute("INSERT INTO passages_fts(passages_fts, rank) VALUES('integrity-check', 1)")

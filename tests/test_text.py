@@ -1,0 +1,37 @@
+from hypothesis import given
+from hypothesis import strategies as st
+
+from store.text import iter_tokens, query_terms, tokenize
+
+
+def test_stop_words_and_question_words_are_dropped() -> None:
+    assert tokenize("What is the name of the bridge?") == ["name", "bridg"]
+
+
+def test_stemming_makes_inflections_meet() -> None:
+    assert tokenize("councils voted")[0] == tokenize("council voting")[0]
+    assert tokenize("running")[0] == tokenize("runs")[0]
+
+
+def test_acronyms_numbers_and_diacritics() -> None:
+    assert tokenize("U.S. troops") == ["us", "troop"]
+    assert tokenize("2,000 people") == ["2000", "peopl"]
+    assert tokenize("Café Müller") == tokenize("cafe muller")
+
+
+def test_offsets_point_at_the_original_words() -> None:
+    text = "The Mayor of Harrow, Ms Okafor, spoke."
+    words = [text[t.start : t.end] for t in iter_tokens(text)]
+    assert words == ["Mayor", "Harrow", "Ms", "Okafor", "spoke"]
+
+
+def test_query_terms_are_distinct_in_order() -> None:
+    assert query_terms("bridge bridges BRIDGE river") == ["bridg", "river"]
+
+
+@given(st.text())
+def test_every_term_is_one_fts_token(text: str) -> None:
+    # Letters and digits only, lower case: unicode61 can neither split nor change it.
+    for term in tokenize(text):
+        assert term.isalnum()
+        assert term == term.lower()
