@@ -123,7 +123,10 @@ class FetchedPage:
 
 
 def make_session(
-    settings: FetchSettings, policy: AddressPolicy, resolver: AbstractResolver | None = None
+    settings: FetchSettings,
+    policy: AddressPolicy,
+    resolver: AbstractResolver | None = None,
+    trace_configs: list[aiohttp.TraceConfig] | None = None,
 ) -> aiohttp.ClientSession:
     """The one ClientSession of a process, with the address guard in its connector."""
     guarded = GuardedResolver(resolver or aiohttp.ThreadedResolver(), policy)
@@ -138,6 +141,7 @@ def make_session(
         timeout=timeout,
         headers={"User-Agent": settings.user_agent},
         trust_env=False,  # never route through proxies from the environment
+        trace_configs=trace_configs,
     )
 
 

@@ -108,15 +108,16 @@ def migrate(conn: sqlite3.Connection, up_to: int | None = None) -> list[int]:
 
 
 def _split_statements(script: str) -> list[str]:
+    """Statements of a script, split at the semicolons SQLite says end one (not inside
+    strings or trigger bodies)."""
     statements: list[str] = []
-    current = ""
-    for line in script.splitlines(keepends=True):
-        if line.strip().startswith("--"):
-            continue
-        current += line
-        if sqlite3.complete_statement(current):
-            statements.append(current.strip())
-            current = ""
-    if current.strip():
-        statements.append(current.strip())
+    begin = 0
+    for end, char in enumerate(script):
+        if char == ";" and sqlite3.complete_statement(script[begin : end + 1]):
+            statement = script[begin : end + 1].strip()
+            begin = end + 1
+            if statement.strip(";").strip():
+                statements.append(statement)
+    if script[begin:].strip():
+        statements.append(script[begin:].strip())
     return statements

@@ -1,0 +1,64 @@
+"""An old database (schema step 1 only, no search index) upgrades and keeps its data."""
+
+from __future__ import annotations
+
+import sqlite3
+
+from bot.service import store_config
+from bot.settings import Settings
+from store.db import Store
+from store.migrations import MIGRATIONS, migrate
+from store.text import tokenize
+
+
+def _old_database(path: str) -> None:
+    conn = sqlite3.connect(path, isolation_level=None)
+    assert migrate(conn, up_to=1) == [1]
+    text = "The old mill by the canal will become a museum. Work starts in spring."
+    conn.execute(
+        "INSERT INTO articles (id, url, canonical_url, title, source, ingested_at,"
+        " content_hash, text) VALUES (1, 'https://old.test/mill', 'https://old.test/mill',"
+        " 'Mill to become museum', 'Old Paper', '2020-01-01T00:00:00+00:00', 'h1', ?)",
+        (text,),
+    )
+    terms = tokenize("Mill to become museum") + tokenize(text)
+    conn.execute(
+        "INSERT INTO passages (article_id, position, start, end, terms, length)"
+        " VALUES (1, 0, 0, ?, ?, ?)",
+        (len(text), " ".join(terms), len(terms)),
+    )
+    conn.close()
+
+
+def test_old_database_is_upgraded_and_searchable(settings: Settings) -> None:
+    _old_database(settings.database.path)
+    store = Store(store_config(settings))
+    versions = [row[0] for row in store.conn.execute("SELECT version FROM migrations")]
+    assert versions == [v for v, _, _ in MIGRATIONS]
+    hit = store.search("canal museum", 3).hits[0]
+    assert hit.article.url == "https://old.test/mill"
+    assert hit.text.startswith("The old mill by the canal")
+    assert store.stats().passages == 1
+
+
+def test_migrating_twice_changes_nothing(settings: Settings) -> None:
+    Store(store_config(settings)).close()
+    store = Store(store_config(settings))
+    assert migrate(store.conn) == []
+
+
+def test_a_failing_step_leaves_no_half_made_schema(settings: Settings, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import store.migrations as m
+
+    broken = (*m.MIGRATIONS, (99, "broken", "CREATE TABLE half (x); SELECT nonsense FROM nowhere;"))
+    monkeypatch.setattr(m, "MIGRATIONS", broken)
+    conn = sqlite3.connect(settings.database.path, isolation_level=None)
+    try:
+        migrate(conn)
+    except sqlite3.OperationalError:
+        pass
+    else:  # pragma: no cover
+        raise AssertionError("the broken step should fail")
+    tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    assert "half" not in tables
+    assert "passages_fts" in tables  # the good steps before it stayed
