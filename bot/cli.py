@@ -112,7 +112,8 @@ def _outcome_line(outcome: IngestOutcome) -> str:
         return f"failed: {outcome.source}: {outcome.reason}"
     if outcome.status == "already stored":
         return f"already stored: {outcome.title}"
-    return f"{outcome.status}: {outcome.title} ({outcome.passages} passages)"
+    unit = "passage" if outcome.passages == 1 else "passages"
+    return f"{outcome.status}: {outcome.title} ({outcome.passages} {unit})"
 
 
 class _Printer:

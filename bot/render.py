@@ -49,11 +49,19 @@ def cut_quote(text: str, highlight: Highlight, limit: int) -> Quote:
     in view; a cut side gets an ellipsis. The kept text is an exact substring of the passage."""
     if len(text) <= limit:
         return Quote(text, highlight.sentences, highlight.terms)
-    focus = highlight.sentences[0][0] if highlight.sentences else 0
+    focus = 0
+    if highlight.sentences:
+        sentence_start, sentence_end = highlight.sentences[0]
+        focus = sentence_start
+        if sentence_end - sentence_start > limit:
+            # A sentence longer than the quote: centre on its first matched word instead.
+            first_term = next((s for s, _ in highlight.terms if s >= sentence_start), focus)
+            focus = max(sentence_start, first_term - limit // 4)
     start = focus if focus + limit < len(text) else max(0, len(text) - limit)
-    if start > 0:
-        space = text.rfind(" ", 0, start + 1)
-        start = space + 1 if space >= 0 and start - space < 40 else start
+    if start > 0 and not text[start - 1].isspace():
+        # Start at a word: move forward to the next space.
+        space = text.find(" ", start, start + 40)
+        start = space + 1 if space >= 0 else start
     end = min(len(text), start + limit)
     if end < len(text):
         space = text.rfind(" ", start, end)

@@ -51,7 +51,7 @@ class Token:
 def _fold(raw: str) -> str:
     if raw.isascii():
         return raw.lower()
-    # NFKD first: it turns styled letters ("𝑨") into plain ones, which then fold.
+    # NFKD first: it turns styled letters (mathematical bold A) into plain ones, which fold.
     decomposed = unicodedata.normalize("NFKD", unicodedata.normalize("NFKD", raw).casefold())
     return "".join(c for c in decomposed if not unicodedata.combining(c))
 

@@ -7,13 +7,21 @@ from tests.helpers import DATA
 
 
 def test_html_keeps_the_article_and_drops_the_boilerplate() -> None:
-    art = extract.from_html((DATA / "article.html").read_bytes(),
-                            url="https://bay-gazette.test/news/piel-ferry-suspended")
+    art = extract.from_html(
+        (DATA / "article.html").read_bytes(),
+        url="https://bay-gazette.test/news/piel-ferry-suspended",
+    )
     assert art.title == "Ferry service to Piel Island suspended after storm damage"
     assert art.text.startswith("The ferry to Piel Island will not run")
     assert "Alan Tyson" in art.text
-    for junk in ("Skip to main content", "Share on Facebook", "Accept all cookies",
-                 "All rights reserved", "Most read", "Council tax to rise"):
+    for junk in (
+        "Skip to main content",
+        "Share on Facebook",
+        "Accept all cookies",
+        "All rights reserved",
+        "Most read",
+        "Council tax to rise",
+    ):
         assert junk not in art.text
     assert art.source == "Bay Gazette"
     assert art.published == "2026-11-25"
@@ -27,12 +35,19 @@ def test_a_canonical_link_to_another_site_is_not_trusted() -> None:
     assert art.canonical_url == "https://bay-gazette.test/news/x"
 
 
-@pytest.mark.parametrize("page", [
-    "", "<html></html>", "<html><body><script>var a = 1;</script></body></html>",
-    "<<<>>>&&&", "\x00\x01\x02", "<p>Subscribe to read</p>",
-])
+@pytest.mark.parametrize(
+    "page",
+    [
+        "",
+        "<html></html>",
+        "<html><body><script>var a = 1;</script></body></html>",
+        "<<<>>>&&&",
+        "\x00\x01\x02",
+        "<p>Subscribe to read</p>",
+    ],
+)
 def test_pages_without_an_article_give_a_clear_reason(page: str) -> None:
-    with pytest.raises(extract.ExtractError, match="no article text|could not be read"):
+    with pytest.raises(extract.ExtractError, match=r"no article text|could not be read"):
         extract.from_html(page, url="https://x.test/")
 
 
@@ -63,20 +78,32 @@ def test_empty_text_is_refused() -> None:
 
 
 def test_json_records() -> None:
-    art = extract.from_record({"url": "https://n.test/a?utm_medium=x", "title": None,
-                               "published": "2026-03-01T10:00:00+02:00", "text": "Otters "
-                               "returned to the river. Volunteers counted six.", "extra": 1})
+    art = extract.from_record(
+        {
+            "url": "https://n.test/a?utm_medium=x",
+            "title": None,
+            "published": "2026-03-01T10:00:00+02:00",
+            "text": "Otters returned to the river. Volunteers counted six.",
+            "extra": 1,
+        }
+    )
     assert art.title == "Otters returned to the river."
     assert art.published == "2026-03-01T08:00:00"
     assert art.canonical_url == "https://n.test/a"
     assert art.source == "n.test"
 
 
-@pytest.mark.parametrize(("record", "reason"), [
-    ([], "JSON object"), ({"title": "x"}, "text"), ({"text": ""}, "text"),
-    ({"text": "x", "url": "ftp://a/b"}, "url"), ({"text": "x", "url": 5}, "url"),
-    ({"text": "x", "published": "not a date"}, "published"),
-])
+@pytest.mark.parametrize(
+    ("record", "reason"),
+    [
+        ([], "JSON object"),
+        ({"title": "x"}, "text"),
+        ({"text": ""}, "text"),
+        ({"text": "x", "url": "ftp://a/b"}, "url"),
+        ({"text": "x", "url": 5}, "url"),
+        ({"text": "x", "published": "not a date"}, "published"),
+    ],
+)
 def test_bad_records_say_what_is_wrong(record: object, reason: str) -> None:
     with pytest.raises(extract.ExtractError, match=reason):
         extract.from_record(record)

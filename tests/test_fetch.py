@@ -19,7 +19,7 @@ import aiohttp
 import pytest
 from aiohttp import web
 from aiohttp.abc import AbstractResolver, ResolveResult
-from aiohttp.test_utils import TestServer
+from aiohttp.test_utils import BaseTestServer, TestServer
 
 from bot.fetch import AddressPolicy, Fetcher, FetchError, is_public_address, make_session
 from bot.settings import Settings
@@ -42,9 +42,16 @@ class StubResolver(AbstractResolver):
         self.asked.append(host)
         if host not in self.table:
             raise OSError(f"unknown test host {host}")
-        return [{"hostname": host, "host": self.table[host], "port": port,
-                 "family": socket.AF_INET6 if ":" in self.table[host] else socket.AF_INET,
-                 "proto": 0, "flags": 0}]
+        return [
+            {
+                "hostname": host,
+                "host": self.table[host],
+                "port": port,
+                "family": socket.AF_INET6 if ":" in self.table[host] else socket.AF_INET,
+                "proto": 0,
+                "flags": 0,
+            }
+        ]
 
     async def close(self) -> None:
         pass
@@ -90,8 +97,14 @@ def _app() -> web.Application:
     add("/pdf", respond(lambda: web.Response(body=b"%PDF-1.4", content_type="application/pdf")))
     add("/big", respond(lambda: web.Response(body=b"x" * 300_000, content_type="text/html")))
     add("/chunked-big", _chunked_big)
-    add("/bomb", respond(lambda: web.Response(body=bomb, headers={
-        "Content-Type": "text/html", "Content-Encoding": "gzip"})))
+    add(
+        "/bomb",
+        respond(
+            lambda: web.Response(
+                body=bomb, headers={"Content-Type": "text/html", "Content-Encoding": "gzip"}
+            )
+        ),
+    )
     add("/slow", _never)
     add("/loop", redirect("/loop"))
     add("/hop", redirect("/article"))
@@ -102,7 +115,7 @@ def _app() -> web.Application:
 
 
 @pytest.fixture
-async def server() -> AsyncIterator[TestServer]:
+async def server() -> AsyncIterator[BaseTestServer]:
     async with TestServer(_app(), host="127.0.0.1") as srv:
         yield srv
 
@@ -110,8 +123,14 @@ async def server() -> AsyncIterator[TestServer]:
 @pytest.fixture
 async def harness(settings: Settings) -> AsyncIterator[SimpleNamespace]:
     fetch_settings = dataclasses.replace(settings.fetch, total_timeout=1.0, max_bytes=200_000)
-    resolver = StubResolver({"internal.test": "10.0.0.1", "metadata.test": "169.254.169.254",
-                             "mapped.test": "::ffff:10.0.0.1", "local.test": "127.0.0.1"})
+    resolver = StubResolver(
+        {
+            "internal.test": "10.0.0.1",
+            "metadata.test": "169.254.169.254",
+            "mapped.test": "::ffff:10.0.0.1",
+            "local.test": "127.0.0.1",
+        }
+    )
     connections: list[str] = []
 
     async def on_connect(session: object, ctx: object, params: object) -> None:
@@ -121,43 +140,61 @@ async def harness(settings: Settings) -> AsyncIterator[SimpleNamespace]:
     trace.on_connection_create_end.append(on_connect)
     session = make_session(fetch_settings, LOOPBACK_ONLY, resolver, [trace])
     try:
-        yield SimpleNamespace(fetcher=Fetcher(session, fetch_settings, LOOPBACK_ONLY),
-                              resolver=resolver, connections=connections)
+        yield SimpleNamespace(
+            fetcher=Fetcher(session, fetch_settings, LOOPBACK_ONLY),
+            resolver=resolver,
+            connections=connections,
+        )
     finally:
         await session.close()
 
 
-async def test_fetches_a_page(server: TestServer, harness: SimpleNamespace) -> None:
+async def test_fetches_a_page(server: BaseTestServer, harness: SimpleNamespace) -> None:
     page = await harness.fetcher.fetch(str(server.make_url("/hop")))
     assert page.content_type == "text/html"
     assert b"Piel Island" in page.body
     assert page.url.endswith("/article")
 
 
-@pytest.mark.parametrize(("path", "message"), [
-    ("/missing", "page not found (404)"),
-    ("/forbidden", "refused access (403)"),
-    ("/error", "error (500)"),
-    ("/pdf", "not a web page (it is application/pdf)"),
-    ("/big", "too big"),
-    ("/chunked-big", "too big"),
-    ("/bomb", "too big"),
-    ("/slow", "took too long"),
-    ("/loop", "too many redirects"),
-    ("/to-file", "only http and https"),
-])
+@pytest.mark.parametrize(
+    ("path", "message"),
+    [
+        ("/missing", "page not found (404)"),
+        ("/forbidden", "refused access (403)"),
+        ("/error", "error (500)"),
+        ("/pdf", "not a web page (it is application/pdf)"),
+        ("/big", "too big"),
+        ("/chunked-big", "too big"),
+        ("/bomb", "too big"),
+        ("/slow", "took too long"),
+        ("/loop", "too many redirects"),
+        ("/to-file", "only http and https"),
+    ],
+)
 async def test_failures_have_clear_messages(
-    server: TestServer, harness: SimpleNamespace, path: str, message: str
+    server: BaseTestServer, harness: SimpleNamespace, path: str, message: str
 ) -> None:
     with pytest.raises(FetchError, match=message.replace("(", r"\(").replace(")", r"\)")):
         await harness.fetcher.fetch(str(server.make_url(path)))
 
 
-@pytest.mark.parametrize("url", [
-    "http://10.0.0.1/", "http://127.0.0.2:8080/", "http://[::1]/", "http://169.254.169.254/",
-    "http://[::ffff:10.0.0.1]/", "http://0.0.0.0/", "http://224.0.0.1/", "http://192.168.1.1/",
-    "http://172.16.0.5/", "http://100.64.0.1/", "http://[fe80::1]/", "http://[fd00::1]/",
-])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://10.0.0.1/",
+        "http://127.0.0.2:8080/",
+        "http://[::1]/",
+        "http://169.254.169.254/",
+        "http://[::ffff:10.0.0.1]/",
+        "http://0.0.0.0/",
+        "http://224.0.0.1/",
+        "http://192.168.1.1/",
+        "http://172.16.0.5/",
+        "http://100.64.0.1/",
+        "http://[fe80::1]/",
+        "http://[fd00::1]/",
+    ],
+)
 async def test_internal_ip_literals_are_refused_before_connecting(
     harness: SimpleNamespace, url: str
 ) -> None:
@@ -179,7 +216,7 @@ async def test_host_names_resolving_inside_are_refused_before_connecting(
 
 @pytest.mark.parametrize("path", ["/to-metadata", "/to-internal"])
 async def test_redirects_to_inside_are_refused(
-    server: TestServer, harness: SimpleNamespace, path: str
+    server: BaseTestServer, harness: SimpleNamespace, path: str
 ) -> None:
     with pytest.raises(FetchError, match="internal address"):
         await harness.fetcher.fetch(str(server.make_url(path)))
@@ -201,6 +238,16 @@ async def test_loopback_is_refused_by_default(settings: Settings) -> None:
 def test_public_address_classification() -> None:
     assert is_public_address("93.184.216.34")
     assert is_public_address("2606:2800:220:1:248:1893:25c8:1946")
-    for internal in ("127.0.0.1", "10.1.2.3", "169.254.169.254", "::1", "::ffff:127.0.0.1",
-                     "fc00::1", "0.0.0.0", "255.255.255.255", "2002:7f00:1::", "not-an-ip"):
+    for internal in (
+        "127.0.0.1",
+        "10.1.2.3",
+        "169.254.169.254",
+        "::1",
+        "::ffff:127.0.0.1",
+        "fc00::1",
+        "0.0.0.0",
+        "255.255.255.255",
+        "2002:7f00:1::",
+        "not-an-ip",
+    ):
         assert not is_public_address(internal), internal

@@ -1,3 +1,4 @@
+import itertools
 import re
 
 from hypothesis import given, settings
@@ -61,7 +62,7 @@ def test_passages_cover_the_text_in_order_and_never_cut_words(text: str) -> None
     spans = split_passages(text, 40, 120)
     covered = " ".join(text[s.start : s.end] for s in spans)
     assert re.sub(r"\s+", " ", covered) == re.sub(r"\s+", " ", text)
-    for previous, span in zip(spans, spans[1:], strict=False):
+    for previous, span in itertools.pairwise(spans):
         assert previous.end <= span.start
     for span in spans:
         assert span.start == 0 or text[span.start - 1].isspace()

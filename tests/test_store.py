@@ -4,7 +4,8 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings as hsettings
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 from rank_bm25 import BM25Plus
 
@@ -272,7 +273,7 @@ def test_not_a_database_gives_a_clear_error(tmp_path: Path, settings: Settings) 
     bad.write_bytes(b"this is not sqlite" * 100)
     from bot.settings import with_database
 
-    with pytest.raises(StoreError, match="not a usable newsbot database|cannot open"):
+    with pytest.raises(StoreError, match=r"not a usable newsbot database|cannot open"):
         Store(store_config(with_database(settings, str(bad))))
     with pytest.raises(StoreError, match="does not exist"):
         Store(store_config(with_database(settings, str(tmp_path / "no" / "x.db"))))

@@ -1,0 +1,163 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from bot import render
+from store.models import Hit, SearchPage, StoredArticle
+from store.search import highlight
+from store.text import query_terms
+from tests.helpers import telegram_html_text
+
+NOW = datetime(2026, 11, 26, 12, 0)
+
+
+def _article(**kw: object) -> StoredArticle:
+    fields: dict[str, object] = dict(
+        id=1,
+        url="https://n.test/a?x=1&y=2",
+        title="Bridge vote",
+        source="Courier",
+        source_url=None,
+        published="2026-11-23",
+        ingested_at="2026-11-25T10:00:00+00:00",
+    )
+    fields.update(kw)
+    return StoredArticle(**fields)  # type: ignore[arg-type]
+
+
+def _page(text: str, query: str = "bridge", n: int = 1, **kw: object) -> SearchPage:
+    terms = set(query_terms(query))
+    hits = tuple(
+        Hit(
+            passage_id=i,
+            text=text,
+            score=1.0,
+            article=_article(**kw),
+            highlight=highlight(text, terms),
+        )
+        for i in range(n)
+    )
+    return SearchPage(query=query, terms=tuple(terms), hits=hits, total=n)
+
+
+def test_answer_has_quote_emphasis_title_link_source_and_age() -> None:
+    text = "The vote was close. The council approved the bridge on Tuesday. Work starts soon."
+    message = render.answer_html(_page(text, "bridge council"), now=NOW)
+    assert message.startswith(
+        "<blockquote>The vote was close. <i>The <b>council</b> approved "
+        "the <b>bridge</b> on Tuesday.</i> Work starts soon.</blockquote>"
+    )
+    assert '<a href="https://n.test/a?x=1&amp;y=2">Bridge vote</a>' in message
+    assert "Courier, 23 Nov 2026 (3 days ago)" in message
+    telegram_html_text(message)
+
+
+HOSTILE = [
+    "<script>alert(1)</script> bridge & <b>bold</b> \"unbalanced 'quotes",
+    "bridge " + "A" * 5000,
+    "bridge &amp; &lt; &#x27; </blockquote> <a href='x'>",
+    "bridge\n\n<i>\n\n" * 50,
+]
+
+
+@pytest.mark.parametrize("text", HOSTILE)
+def test_hostile_text_is_escaped_and_fits(text: str) -> None:
+    page = _page(
+        text,
+        "bridge",
+        n=3,
+        title="<b>Title & co</b>",
+        source="<i>x</i>",
+        url='https://n.test/"><script>',
+    )
+    message = render.answer_html(page, now=NOW)
+    visible = telegram_html_text(message)
+    assert render.utf16_len(message) <= 4096
+    assert "<script>" in visible or "A" * 100 in visible or "<i>" in visible
+
+
+def test_long_answers_are_shortened_at_word_boundaries_never_over_the_limit() -> None:
+    text = " ".join(f"word{i}" for i in range(1500)) + " bridge finale."
+    message = render.answer_html(_page(text, n=3), now=NOW)
+    assert render.utf16_len(message) <= 4096
+    quote = telegram_html_text(message).split("\n")[0]
+    assert "bridge" in quote  # the matched part stays in view
+    assert quote.startswith("…") and quote.endswith("finale.")
+    for piece in quote.strip("…").split():
+        assert piece.startswith("word") or piece in {"bridge", "finale."}
+
+
+def test_emoji_count_double_towards_the_limit() -> None:
+    text = "bridge " + "😀" * 3000
+    message = render.answer_html(_page(text, n=2), now=NOW)
+    assert render.utf16_len(message) <= 4096
+
+
+def test_nothing_found_and_no_words() -> None:
+    empty = SearchPage(query="zzz", terms=("zzz",), hits=(), total=0)
+    assert render.answer_html(empty) == render.NOTHING_FOUND
+    assert "Ask with a few words" in render.answer_html(
+        SearchPage(query="?", terms=(), hits=(), total=0)
+    )
+
+
+@pytest.mark.parametrize(
+    ("when", "expected"),
+    [
+        ("2026-11-26", "today"),
+        ("2026-11-25", "yesterday"),
+        ("2026-11-20", "6 days ago"),
+        ("2026-11-12", "2 weeks ago"),
+        ("2026-08-01", "3 months ago"),
+        ("2024-01-01", "2 years ago"),
+        ("2027-01-01", None),
+        ("garbage", None),
+        (None, None),
+    ],
+)
+def test_age(when: str | None, expected: str | None) -> None:
+    assert render.age(when, NOW) == expected
+
+
+def test_article_without_date_shows_when_it_was_added() -> None:
+    assert render.dated(_article(published=None), NOW) == "added 25 Nov 2026 (yesterday)"
+
+
+def test_plain_text_rendering() -> None:
+    page = _page("The council approved the bridge.", "bridge")
+    text = render.answer_text(page, now=NOW)
+    assert "> The council approved the bridge." in text
+    assert "Bridge vote · Courier · 23 Nov 2026 (3 days ago)" in text
+    assert "https://n.test/a?x=1&y=2" in text
+    bold = render.answer_text(page, now=NOW, bold=True)
+    assert "\033[1mbridge\033[0m" in bold
+
+
+@given(text=st.text(min_size=1, max_size=3000), query=st.text(max_size=50))
+def test_any_passage_renders_as_valid_telegram_html(text: str, query: str) -> None:
+    terms = set(query_terms(query))
+    hit = Hit(
+        passage_id=1,
+        text=text,
+        score=1.0,
+        article=_article(title=text[:300]),
+        highlight=highlight(text, terms),
+    )
+    page = SearchPage(query=query, terms=("x",), hits=(hit, hit, hit), total=3)
+    message = render.answer_html(page, now=NOW)
+    telegram_html_text(message)
+    assert render.utf16_len(message) <= 4096
+
+
+def test_cut_quote_is_a_substring_with_ellipses() -> None:
+    text = "Alpha beta. " * 50 + "The bridge sentence. " + "Omega psi. " * 150
+    hl = highlight(text, {"bridg"})
+    quote = render.cut_quote(text, hl, 300)
+    assert quote.text.startswith("…") and quote.text.endswith("…")
+    assert quote.text.strip("…") in text
+    s, e = quote.sentences[0]
+    assert quote.text[s:e] == "The bridge sentence."
