@@ -261,8 +261,9 @@ def test_every_command_in_the_readme_exists() -> None:
         a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction)
     )
     commands = set(subparsers.choices)
-    used = set(
-        re.findall(r"^\s*(?:\$ )?newsbot (?:--\S+ \S+ )*([a-z]+)", README.read_text(), re.MULTILINE)
-    )
+    text = README.read_text()
+    shown = "\n".join(re.findall(r"```\n(.*?)```", text, re.DOTALL))
+    shown += "\n" + "\n".join(re.findall(r"`(newsbot [^`]*)`", text))
+    used = set(re.findall(r"^(?:.*\| )?newsbot (?:--?\S+ \S+ )*([a-z]+)", shown, re.MULTILINE))
     assert used, "the README shows no newsbot commands"
     assert used <= commands, used - commands
