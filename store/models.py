@@ -68,7 +68,7 @@ class SearchPage:
     query: str
     terms: tuple[str, ...]
     hits: tuple[Hit, ...]
-    total: int  # results available for this query (after collapsing), for paging
+    has_more: bool  # further results exist beyond this page
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 _PARAGRAPH_BREAK = re.compile(r"\n\s*\n")
 _SPACES = re.compile(r"[^\S\n]+")
+# Control characters (but newline and tab), zero-width characters and byte-order marks.
+_INVISIBLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200d\u2060\ufeff]")
 
 # A sentence ends at . ! ? (or …) plus closing quotes/brackets, followed by space and then
 # something that can start a sentence.
@@ -33,7 +35,7 @@ class Span:
 def normalise_article_text(text: str) -> str:
     """Paragraphs separated by one blank line, single spaces inside them, no stray controls."""
     text = text.replace("\r\n", "\n").replace("\r", "\n")
-    text = "".join(c for c in text if c in "\n\t" or c.isprintable())
+    text = _INVISIBLE.sub("", text)
     paragraphs = []
     for block in _PARAGRAPH_BREAK.split(text):
         lines = [_SPACES.sub(" ", line).strip() for line in block.split("\n")]

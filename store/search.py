@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import sqlite3
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -49,6 +50,14 @@ class CorpusBM25(BM25Plus):  # type: ignore[misc]
         self._corpus_idf = idf
         super().__init__(list(candidates), k1=k1, b=b, delta=0.0)
         self.avgdl = avgdl
+
+    def _initialize(self, corpus: list[list[str]]) -> dict[str, int]:
+        # Term counts per candidate with Counter (C speed); candidate document frequencies
+        # are not needed because idf comes from the whole corpus.
+        self.doc_freqs = [Counter(doc) for doc in corpus]
+        self.doc_len = [len(doc) for doc in corpus]
+        self.corpus_size = len(corpus)
+        return {}
 
     def _calc_idf(self, nd: dict[str, int]) -> None:
         self.idf = dict(self._corpus_idf)
@@ -120,7 +129,10 @@ class Searcher:
         ranked = self.rank(query, self._config.candidates)
         kept: list[dict[str, Any]] = []
         per_article: dict[int, int] = {}
+        wanted = offset + limit + 1  # one more than the page tells whether there is more
         for passage_id, article_id, score, toks in ranked:
+            if len(kept) >= wanted:
+                break
             if per_article.get(article_id, 0) >= self._config.max_per_article:
                 continue
             words = set(toks)
@@ -152,7 +164,9 @@ class Searcher:
             )
         page = kept[offset : offset + limit]
         hits = tuple(self._hit(item, set(terms)) for item in page)
-        return SearchPage(query=query, terms=tuple(terms), hits=hits, total=len(kept))
+        return SearchPage(
+            query=query, terms=tuple(terms), hits=hits, has_more=len(kept) > offset + limit
+        )
 
     def _article(self, article_id: int) -> StoredArticle:
         row = self._conn.execute(

@@ -76,7 +76,26 @@ def iter_tokens(text: str) -> Iterator[Token]:
 
 
 def tokenize(text: str) -> list[str]:
-    return [token.term for token in iter_tokens(text)]
+    """The terms of ``text``; the same as ``iter_tokens`` without offsets, built for speed
+    (one regex pass, stems looked up in one call)."""
+    terms: list[str] = []
+    to_stem: list[str] = []
+    slots: list[int] = []
+    for acronym, number, word in _TOKEN.findall(text):
+        if word:
+            term = _fold(word)
+            if not term or term in STOP_WORDS:
+                continue
+            slots.append(len(terms))
+            to_stem.append(term)
+            terms.append(term)
+        elif acronym:
+            terms.append(_fold(acronym.replace(".", "")))
+        else:
+            terms.append(number.replace(",", ""))
+    for slot, stem in zip(slots, _stemmer.stemWords(to_stem), strict=True):
+        terms[slot] = stem
+    return [term for term in terms if term and term.isalnum()]
 
 
 def query_terms(text: str) -> list[str]:

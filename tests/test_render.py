@@ -41,7 +41,7 @@ def _page(text: str, query: str = "bridge", n: int = 1, **kw: object) -> SearchP
         )
         for i in range(n)
     )
-    return SearchPage(query=query, terms=tuple(terms), hits=hits, total=n)
+    return SearchPage(query=query, terms=tuple(terms), hits=hits, has_more=False)
 
 
 def test_answer_has_quote_emphasis_title_link_source_and_age() -> None:
@@ -98,10 +98,10 @@ def test_emoji_count_double_towards_the_limit() -> None:
 
 
 def test_nothing_found_and_no_words() -> None:
-    empty = SearchPage(query="zzz", terms=("zzz",), hits=(), total=0)
+    empty = SearchPage(query="zzz", terms=("zzz",), hits=(), has_more=False)
     assert render.answer_html(empty) == render.NOTHING_FOUND
     assert "Ask with a few words" in render.answer_html(
-        SearchPage(query="?", terms=(), hits=(), total=0)
+        SearchPage(query="?", terms=(), hits=(), has_more=False)
     )
 
 
@@ -147,7 +147,7 @@ def test_any_passage_renders_as_valid_telegram_html(text: str, query: str) -> No
         article=_article(title=text[:300]),
         highlight=highlight(text, terms),
     )
-    page = SearchPage(query=query, terms=("x",), hits=(hit, hit, hit), total=3)
+    page = SearchPage(query=query, terms=("x",), hits=(hit, hit, hit), has_more=False)
     message = render.answer_html(page, now=NOW)
     telegram_html_text(message)
     assert render.utf16_len(message) <= 4096

@@ -35,3 +35,8 @@ def test_every_term_is_one_fts_token(text: str) -> None:
     for term in tokenize(text):
         assert term.isalnum()
         assert term == term.lower()
+
+
+@given(st.text())
+def test_fast_tokenize_agrees_with_the_offset_tokenizer(text: str) -> None:
+    assert tokenize(text) == [t.term for t in iter_tokens(text)]

@@ -1,0 +1,126 @@
+"""Benchmark: `python -m tests.bench [--passages N ...]`.
+
+Prints, side by side in one run on the same corpus and queries: ingest throughput, query
+latency (median, p95; in-process, warm) for newsbot and for a naive baseline
+(rank_bm25.BM25Okapi over all passages, get_scores per query), peak RSS, database size per
+passage, and the overlap of newsbot's top 10 with exhaustive BM25 over every passage (same
+tokenizer, same formula).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import resource
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+from rank_bm25 import BM25Okapi, BM25Plus
+
+from bot.extract import from_record
+from bot.service import open_service
+from bot.settings import load_settings
+from store.db import Store
+from store.text import query_terms
+from tests.bench.corpus import Corpus
+
+PASSAGES_PER_ARTICLE = 4
+
+
+def _rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+async def _ingest(db: Path, articles: list[dict[str, object]]) -> float:
+    settings = load_settings(environ={"NEWSBOT_DB": str(db)})
+    start = time.perf_counter()
+    async with open_service(settings, fetching=False) as service:
+        batch = settings.ingest.batch_size
+        for i in range(0, len(articles), batch):
+            chunk = articles[i : i + batch]
+            await service.ingest_articles([(str(a["url"]), from_record(a)) for a in chunk])
+    return time.perf_counter() - start
+
+
+def run(passages: int, queries: int, baseline: bool, seed: int) -> dict[str, float]:
+    corpus = Corpus(seed=seed)
+    articles = list(corpus.articles(max(1, passages // PASSAGES_PER_ARTICLE), PASSAGES_PER_ARTICLE))
+    questions = corpus.queries(queries)
+    with tempfile.TemporaryDirectory() as tmp:
+        db = Path(tmp) / "bench.db"
+        seconds = asyncio.run(_ingest(db, articles))
+        settings = load_settings(environ={"NEWSBOT_DB": str(db)})
+        from bot.service import store_config
+
+        store = Store(store_config(settings))
+        stats = store.stats()
+        for q in questions[:10]:  # warm up caches
+            store.search(q, 3)
+        latencies = []
+        for q in questions:
+            t = time.perf_counter()
+            store.search(q, 3)
+            latencies.append((time.perf_counter() - t) * 1000)
+        result = {
+            "passages": stats.passages,
+            "ingest passages/s": stats.passages / seconds,
+            "ingest seconds": seconds,
+            "query median ms": statistics.median(latencies),
+            "query p95 ms": _pct(latencies, 0.95),
+            "bytes/passage": stats.database_bytes / max(1, stats.passages),
+            "peak RSS MB": _rss_mb(),
+        }
+        if baseline:
+            ids, docs = zip(*store.all_passage_terms(), strict=True)
+            naive = BM25Okapi(list(docs))
+            exhaustive = BM25Plus(list(docs), delta=0.0)
+            naive_ms, overlaps = [], []
+            for q in questions:
+                terms = query_terms(q)
+                t = time.perf_counter()
+                naive.get_scores(terms)
+                naive_ms.append((time.perf_counter() - t) * 1000)
+                scores = exhaustive.get_scores(terms)
+                best = sorted(range(len(ids)), key=lambda i: (-scores[i], -ids[i]))[:10]
+                truth = {ids[i] for i in best if scores[i] > 0}
+                ours = {pid for pid, _ in store.rank(q, 10)}
+                if truth:
+                    overlaps.append(len(ours & truth) / len(truth))
+            result["baseline median ms"] = statistics.median(naive_ms)
+            result["baseline p95 ms"] = _pct(naive_ms, 0.95)
+            result["top-10 overlap"] = statistics.mean(overlaps) if overlaps else 1.0
+        store.close()
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m tests.bench", description=__doc__)
+    parser.add_argument("--passages", type=int, nargs="+", default=[10_000])
+    parser.add_argument("--queries", type=int, default=200)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--no-baseline", action="store_true", help="skip the naive baseline")
+    args = parser.parse_args()
+    rows = [run(n, args.queries, not args.no_baseline, args.seed) for n in args.passages]
+    keys = list(rows[0])
+    print(f"{'figure':<22}" + "".join(f"{int(r['passages']):>14,}" for r in rows))
+    for key in keys[1:]:
+        print(
+            f"{key:<22}"
+            + "".join(
+                f"{r[key]:>14.3f}"
+                if key in r and r[key] < 10
+                else f"{r.get(key, float('nan')):>14.1f}"
+                for r in rows
+            )
+        )
+
+
+if __name__ == "__main__":
+    main()
