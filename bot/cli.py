@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import json
 import logging
+import os
 import sys
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
@@ -16,7 +17,7 @@ from tqdm import tqdm
 
 from bot import extract, render
 from bot.service import IngestOutcome, NewsService, open_service
-from bot.settings import Settings, SettingsError, load_settings, with_database
+from bot.settings import Settings, SettingsError, load_settings, with_api_url, with_database
 from bot.urls import find_urls, is_web_url
 from store.db import StoreError
 from store.models import ArticleInput, SearchPage
@@ -101,6 +102,19 @@ def build_parser() -> argparse.ArgumentParser:
 
     chat = commands.add_parser("chat", help="talk to newsbot in the terminal")
     _common_options(chat, top=False)
+
+    run = commands.add_parser(
+        "run",
+        help="run the Telegram bot",
+        description="Run the Telegram bot (long polling) with the token from "
+        "TELEGRAM_BOT_TOKEN. Stop it with Ctrl-C or SIGTERM.",
+    )
+    _common_options(run, top=False)
+    run.add_argument(
+        "--api-url",
+        metavar="URL",
+        help="Bot API server (default: settings.toml, https://api.telegram.org)",
+    )
     return parser
 
 
@@ -372,6 +386,77 @@ async def cmd_chat(service: NewsService, args: argparse.Namespace) -> int:
 COMMANDS = {"ingest": cmd_ingest, "ask": cmd_ask, "stats": cmd_stats, "chat": cmd_chat}
 
 
+NO_TOKEN = """newsbot run needs a Telegram bot token in the TELEGRAM_BOT_TOKEN environment variable.
+
+To get one: open Telegram, talk to @BotFather, send /newbot and follow the steps; it replies
+with a token like 123456789:AA... Then:
+
+    export TELEGRAM_BOT_TOKEN='123456789:AA...'
+    newsbot run
+
+To try newsbot without Telegram, use `newsbot chat`."""
+
+
+class RedactToken(logging.Filter):
+    """Keeps the bot token out of every log line, whatever library logs it."""
+
+    def __init__(self, token: str) -> None:
+        super().__init__()
+        self._token = token
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if self._token in message:
+            record.msg = message.replace(self._token, "[bot token]")
+            record.args = None
+        if record.exc_info and record.exc_info[1] is not None:
+            text = logging.Formatter().formatException(record.exc_info)
+            if self._token in text:
+                record.msg = f"{record.msg}\n{text.replace(self._token, '[bot token]')}"
+                record.exc_info = None
+                record.exc_text = None
+        return True
+
+
+def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
+    from telegram import Update
+    from telegram.error import InvalidToken, NetworkError
+
+    from bot.app import build_application
+
+    token = os.environ.get("TELEGRAM_BOT_TOKEN", "").strip()
+    if not token:
+        print(NO_TOKEN, file=sys.stderr)
+        return 1
+    redact = RedactToken(token)
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(redact)
+    if args.api_url:
+        settings = with_api_url(settings, args.api_url)
+    application = build_application(settings, token)
+    try:
+        application.run_polling(
+            allowed_updates=Update.ALL_TYPES,
+            timeout=settings.telegram.poll_timeout,
+            close_loop=False,
+        )
+    except InvalidToken:
+        print(
+            "newsbot: error: Telegram rejected the token in TELEGRAM_BOT_TOKEN; "
+            "check it with @BotFather.",
+            file=sys.stderr,
+        )
+        return 1
+    except NetworkError as e:
+        print(
+            f"newsbot: error: cannot reach the Bot API at {settings.telegram.api_url}: "
+            f"{str(e).replace(token, '[bot token]')}",
+            file=sys.stderr,
+        )
+        return 1
+    return 0
+
+
 def _settings(args: argparse.Namespace) -> Settings:
     settings = load_settings(args.settings)
     if args.db:
@@ -397,6 +482,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     try:
         settings = _settings(args)
+        if args.command == "run":
+            return cmd_run(args, settings)
         return asyncio.run(_run(args, settings))
     except (SettingsError, StoreError) as e:
         print(f"newsbot: error: {e}", file=sys.stderr)

@@ -230,3 +230,64 @@ def answer_text(page: SearchPage, *, now: datetime | None = None, bold: bool = F
             lines.append(f"   Also reported by {also}")
         blocks.append("\n".join(lines))
     return "\n\n".join(blocks)
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def outcome_html(
+    status: str, title: str | None, passages: int, source: str, reason: str | None
+) -> str:
+    """One line about one thing the user gave: saved, updated, already stored or failed."""
+    name = html.escape(truncate(title or source, 200), quote=False)
+    if status == "saved":
+        return f"Saved: <b>{name}</b> ({_plural(passages, 'passage')})"
+    if status == "updated":
+        return f"Updated: <b>{name}</b> ({_plural(passages, 'passage')})"
+    if status == "already stored":
+        return f"Already stored: <b>{name}</b>"
+    what = html.escape(truncate(source, 200), quote=False)
+    because = html.escape(reason or "unknown error", quote=False)
+    return f"Could not add {what}: {because}"
+
+
+def sources_html(sources: list[tuple[str, str | None, int, str]], now: datetime) -> str:
+    if not sources:
+        return "No sources yet. Forward a post, paste a link or send a .txt/.html/.md file."
+    lines = ["<b>Sources</b>, most recently added first:"]
+    for name, url, count, last in sources:
+        label = html.escape(truncate(name, 100), quote=False)
+        if url:
+            label = f'<a href="{html.escape(url, quote=True)}">{label}</a>'
+        when = age(last, now) or "recently"
+        lines.append(f"• {label}: {_plural(count, 'article')}, last added {when}")
+    return "\n".join(lines)
+
+
+def stats_html(articles: int, passages: int, sources: int, database_bytes: int) -> str:
+    return (
+        f"I know {_plural(articles, 'article')} ({_plural(passages, 'passage')}) "
+        f"from {_plural(sources, 'source')}; the database is "
+        f"{database_bytes / 1_000_000:.1f} MB."
+    )
+
+
+HELP_HTML = """I answer questions about the news I have been given, with \
+<b>quoted excerpts and links</b> to the sources — never with words of my own.
+
+<b>Give me news</b>
+• Forward a post from a channel, or any message, and I store it with a link to the original.
+• Paste one or more links and I fetch and store the articles.
+• Send a .txt, .html or .md file.
+• Make me an admin of your channel and I store every new post.
+
+<b>Ask</b>
+• In this chat, just type a question, e.g. <i>What did the council decide about the bridge?</i>
+• In groups, use /ask, mention me, or reply to one of my messages.
+
+<b>Commands</b>
+/ask <i>question</i> — answer with quoted excerpts
+/stats — how much I know
+/sources — where my news comes from
+/help — this text"""

@@ -7,7 +7,9 @@ extractors, and turns their failures into outcomes with a sentence fit to show t
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
+import re
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -15,9 +17,17 @@ from dataclasses import dataclass
 from bot import extract
 from bot.fetch import HTML_TYPES, AddressPolicy, Fetcher, FetchError, close_session, make_session
 from bot.settings import Settings
-from bot.urls import is_web_url
+from bot.urls import find_urls, is_web_url
 from store.db import AsyncStore, StoreConfig
-from store.models import AddResult, AddStatus, ArticleInput, SearchPage, Stats
+from store.models import (
+    AddResult,
+    AddStatus,
+    ArticleInput,
+    SavedQuery,
+    SearchPage,
+    SourceSummary,
+    Stats,
+)
 from store.search import SearchConfig
 
 log = logging.getLogger(__name__)
@@ -47,6 +57,18 @@ class IngestOutcome:
             "passages": self.passages,
             "reason": self.reason,
         }
+
+
+@dataclass(frozen=True)
+class Post:
+    """A chat message or channel post to store, already read out of Telegram's objects."""
+
+    text: str
+    links: tuple[str, ...]  # links in the text and behind link entities
+    source: str  # the original source's name: a channel title, a person's name
+    url: str | None = None  # public link to the post (https://t.me/channel/123)
+    key: str | None = None  # stable identity, so an edit replaces the stored post
+    published: str | None = None
 
 
 def store_config(settings: Settings) -> StoreConfig:
@@ -140,6 +162,43 @@ class NewsService:
         if page.content_type in HTML_TYPES:
             return await self.ingest_html(page.body, source_label=url, url=page.url)
         return await self.ingest_text(page.text(), source_label=url, url=page.url)
+
+    def _mostly_links(self, post: Post) -> bool:
+        words = len(re.sub(r"https?://\S+", " ", post.text).split())
+        return bool(post.links) and words <= self.settings.bot.link_post_max_words
+
+    async def ingest_post(self, post: Post, label: str) -> list[IngestOutcome]:
+        """Store a post; when it is mostly a link, fetch and store the linked article too."""
+        outcomes: list[IngestOutcome] = []
+        follow = self._mostly_links(post)
+        if not follow or len(re.sub(r"https?://\S+", " ", post.text).split()) >= 15:
+            try:
+                article = extract.from_text(
+                    post.text, url=post.url, source=post.source, published=post.published
+                )
+            except extract.ExtractError as e:
+                outcomes.append(IngestOutcome(label, "failed", reason=str(e)))
+            else:
+                if post.key:
+                    article = dataclasses.replace(article, canonical_url=post.key)
+                outcomes.append(await self._ingest_one(label, article))
+        if follow:
+            outcomes += [await self.ingest_url(link) for link in post.links]
+        return outcomes
+
+    async def ingest_links(self, text: str) -> list[IngestOutcome]:
+        return [await self.ingest_url(url) for url in find_urls(text)]
+
+    async def remember_query(self, text: str, chat_id: int | None, user_id: int | None) -> int:
+        return await self.store.remember_query(
+            text, chat_id, user_id, self.settings.bot.more_button_days
+        )
+
+    async def saved_query(self, query_id: int) -> SavedQuery | None:
+        return await self.store.saved_query(query_id)
+
+    async def sources(self) -> list[SourceSummary]:
+        return await self.store.sources(self.settings.bot.sources_listed)
 
     async def ask(self, question: str, limit: int | None = None, offset: int = 0) -> SearchPage:
         limit = self.settings.search.max_results if limit is None else limit

@@ -72,6 +72,39 @@ class RenderSettings:
 
 
 @dataclasses.dataclass(frozen=True)
+class TelegramSettings:
+    api_url: str
+    poll_timeout: int
+    max_retries: int
+
+
+@dataclasses.dataclass(frozen=True)
+class BotSettings:
+    results_per_page: int
+    more_button_days: int
+    max_document_bytes: int
+    sources_listed: int
+    link_post_max_words: int
+
+
+# None means everyone; otherwise the Telegram user ids and chat ids allowed.
+Audience = frozenset[int] | None
+
+
+@dataclasses.dataclass(frozen=True)
+class AccessSettings:
+    ask: Audience
+    add: Audience
+    admins: tuple[int, ...]
+
+
+@dataclasses.dataclass(frozen=True)
+class RateLimitSettings:
+    questions_per_minute: int
+    ingests_per_minute: int
+
+
+@dataclasses.dataclass(frozen=True)
 class Settings:
     database: DatabaseSettings
     passages: PassageSettings
@@ -79,6 +112,10 @@ class Settings:
     fetch: FetchSettings
     ingest: IngestSettings
     render: RenderSettings
+    telegram: TelegramSettings
+    bot: BotSettings
+    access: AccessSettings
+    rate_limit: RateLimitSettings
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
@@ -114,9 +151,33 @@ def _coerce(value: Any, expected: Any, name: str) -> Any:
         raise SettingsError(f"setting {name} must be a whole number, not {value!r}")
     if not isinstance(value, expected):
         raise SettingsError(f"setting {name} must be a {expected.__name__}, not {value!r}")
-    if isinstance(value, (int, float)) and not isinstance(value, bool) and value < 0:
+    if (
+        isinstance(value, (int, float))
+        and not isinstance(value, bool)
+        and value < 0
+        and not name.endswith("item")  # ids: group chats are negative
+    ):
         raise SettingsError(f"setting {name} must not be negative")
     return value
+
+
+def _items(value: Any, kind: type, name: str) -> tuple[Any, ...]:
+    if not isinstance(value, list):
+        raise SettingsError(f"setting {name} must be a list")
+    return tuple(_coerce(item, kind, f"{name} item") for item in value)
+
+
+def _audience(value: Any, name: str) -> Audience:
+    if value == "everyone":
+        return None
+    if not isinstance(value, list):
+        raise SettingsError(f'setting {name} must be "everyone" or a list of ids')
+    ids = set()
+    for item in value:
+        if isinstance(item, bool) or not isinstance(item, int):
+            raise SettingsError(f"setting {name} must list whole-number ids, not {item!r}")
+        ids.add(item)
+    return frozenset(ids)
 
 
 def _build(cls: type[Any], data: dict[str, Any], where: str) -> Any:
@@ -129,8 +190,10 @@ def _build(cls: type[Any], data: dict[str, Any], where: str) -> Any:
         expected = hints[field.name]
         if dataclasses.is_dataclass(expected):
             kwargs[field.name] = _build(expected, data[field.name], f"{name}.")  # type: ignore[arg-type]
-        elif isinstance(expected, types.GenericAlias):
-            kwargs[field.name] = tuple(data[field.name])
+        elif isinstance(expected, types.UnionType):  # Audience
+            kwargs[field.name] = _audience(data[field.name], name)
+        elif isinstance(expected, types.GenericAlias):  # tuple[X, ...]
+            kwargs[field.name] = _items(data[field.name], expected.__args__[0], name)
         else:
             kwargs[field.name] = _coerce(data[field.name], expected, name)
     return cls(**kwargs)
@@ -148,6 +211,8 @@ def load_settings(
         data["database"]["path"] = env["NEWSBOT_DB"]
     if env.get("NEWSBOT_ALLOW_PRIVATE_URLS", "").strip().lower() in {"1", "true", "yes"}:
         data["fetch"]["allow_private_urls"] = True
+    if env.get("NEWSBOT_API_URL"):
+        data["telegram"]["api_url"] = env["NEWSBOT_API_URL"]
     settings: Settings = _build(Settings, data, "")
     if settings.passages.min_words > settings.passages.max_words:
         raise SettingsError("setting passages.min_words must not exceed passages.max_words")
@@ -156,3 +221,9 @@ def load_settings(
 
 def with_database(settings: Settings, path: str) -> Settings:
     return dataclasses.replace(settings, database=dataclasses.replace(settings.database, path=path))
+
+
+def with_api_url(settings: Settings, api_url: str) -> Settings:
+    return dataclasses.replace(
+        settings, telegram=dataclasses.replace(settings.telegram, api_url=api_url)
+    )

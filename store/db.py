@@ -13,6 +13,7 @@ import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TypeVar
 
@@ -20,7 +21,14 @@ import sqlite_utils
 
 from store.articles import add_article
 from store.migrations import migrate
-from store.models import AddResult, ArticleInput, SearchPage, Stats
+from store.models import (
+    AddResult,
+    ArticleInput,
+    SavedQuery,
+    SearchPage,
+    SourceSummary,
+    Stats,
+)
 from store.search import SearchConfig, Searcher
 
 T = TypeVar("T")
@@ -118,6 +126,44 @@ class Store:
         )
         return Stats(articles=articles, passages=passages, sources=sources, database_bytes=size)
 
+    def remember_query(
+        self, text: str, chat_id: int | None, user_id: int | None, keep_days: int
+    ) -> int:
+        now = datetime.now(UTC)
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            self.conn.execute(
+                "DELETE FROM queries WHERE created_at < ?",
+                ((now - timedelta(days=keep_days)).isoformat(timespec="seconds"),),
+            )
+            cursor = self.conn.execute(
+                "INSERT INTO queries (text, chat_id, user_id, created_at) VALUES (?, ?, ?, ?)",
+                (text, chat_id, user_id, now.isoformat(timespec="seconds")),
+            )
+            self.conn.execute("COMMIT")
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+        assert cursor.lastrowid is not None
+        return cursor.lastrowid
+
+    def saved_query(self, query_id: int) -> SavedQuery | None:
+        row = self.conn.execute(
+            "SELECT id, text, chat_id, user_id, created_at FROM queries WHERE id = ?",
+            (query_id,),
+        ).fetchone()
+        return SavedQuery(*row) if row else None
+
+    def sources(self, limit: int) -> list[SourceSummary]:
+        """Sources with their article counts, the most recently added first."""
+        rows = self.conn.execute(
+            "SELECT coalesce(source, 'unknown'), max(source_url), count(*), max(ingested_at)"
+            " AS last FROM articles GROUP BY coalesce(source, 'unknown')"
+            " ORDER BY last DESC LIMIT ?",
+            (limit,),
+        ).fetchall()
+        return [SourceSummary(*row) for row in rows]
+
     def all_passage_terms(self) -> list[tuple[int, list[str]]]:
         """Every passage's terms (for exhaustive baselines in tests and benchmarks)."""
         return [
@@ -182,6 +228,17 @@ class AsyncStore:
 
     async def stats(self) -> Stats:
         return await self._read(lambda s: s.stats())
+
+    async def remember_query(
+        self, text: str, chat_id: int | None, user_id: int | None, keep_days: int
+    ) -> int:
+        return await self._write(lambda s: s.remember_query(text, chat_id, user_id, keep_days))
+
+    async def saved_query(self, query_id: int) -> SavedQuery | None:
+        return await self._read(lambda s: s.saved_query(query_id))
+
+    async def sources(self, limit: int) -> list[SourceSummary]:
+        return await self._read(lambda s: s.sources(limit))
 
     async def close(self) -> None:
         loop = asyncio.get_running_loop()

@@ -65,9 +65,24 @@ M002_SEARCH_INDEX = """
         END;
 """
 
+# Questions behind "More" buttons: callback data holds only the id, so a button still works
+# after a restart (and an expired one can say so).
+M003_QUERIES = """
+        CREATE TABLE queries (
+            id INTEGER PRIMARY KEY,
+            text TEXT NOT NULL,
+            chat_id INTEGER,
+            user_id INTEGER,
+            created_at TEXT NOT NULL
+        );
+        CREATE INDEX queries_created_at ON queries(created_at);
+        CREATE INDEX articles_ingested_at ON articles(ingested_at);
+"""
+
 MIGRATIONS: tuple[tuple[int, str, str], ...] = (
     (1, "articles and passages", M001_ARTICLES_AND_PASSAGES),
     (2, "search index", M002_SEARCH_INDEX),
+    (3, "saved queries", M003_QUERIES),
 )
 
 

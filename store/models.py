@@ -77,3 +77,20 @@ class Stats:
     passages: int
     sources: int
     database_bytes: int
+
+
+@dataclass(frozen=True)
+class SavedQuery:
+    id: int
+    text: str
+    chat_id: int | None
+    user_id: int | None
+    created_at: str
+
+
+@dataclass(frozen=True)
+class SourceSummary:
+    name: str
+    url: str | None  # the source's home page or channel link, when known
+    articles: int
+    last_added: str
