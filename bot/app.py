@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from collections.abc import Awaitable
 from contextlib import AsyncExitStack
 from typing import Any
@@ -18,6 +19,10 @@ from bot.service import open_service
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
+
+# Opt in to python-telegram-bot's coming timedelta durations (RetryAfter.retry_after and
+# friends); without it every flood-control error also raises a deprecation warning.
+os.environ.setdefault("PTB_TIMEDELTA", "1")
 
 
 class PerChatUpdateProcessor(BaseUpdateProcessor):

@@ -32,9 +32,7 @@ async def running_bot(settings: Settings) -> AsyncIterator[Application]:  # type
     assert app.post_init is not None
     await app.post_init(app)
     assert app.updater is not None
-    await app.updater.start_polling(
-        poll_interval=0, timeout=1, allowed_updates=Update.ALL_TYPES
-    )
+    await app.updater.start_polling(poll_interval=0, timeout=1, allowed_updates=Update.ALL_TYPES)
     await app.start()
     try:
         yield app

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import html.parser
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from bot.settings import Settings, load_settings
@@ -100,3 +102,15 @@ def telegram_html_text(message: str) -> str:
     if checker.rawdata:
         raise TelegramHTMLError("can't parse entities: unfinished markup")
     return "".join(checker.text)
+
+
+async def eventually(check: Callable[[], Awaitable[bool]], limit: float = 10.0) -> None:
+    """Await a condition that has no event to wait on (a row written on another thread):
+    re-check it every 10 ms, and fail after ``limit`` seconds."""
+
+    async def poll() -> None:
+        # Nothing to wait on but the database itself.
+        while not await check():  # noqa: ASYNC110
+            await asyncio.sleep(0.01)
+
+    await asyncio.wait_for(poll(), limit)
