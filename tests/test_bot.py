@@ -401,3 +401,69 @@ async def test_the_fake_server_rejects_html_telegram_would_reject(fake: FakeBotA
             url, data={"chat_id": "1", "text": "<b>ok</b> &amp; fine", "parse_mode": "HTML"}
         ) as response:
             assert (await response.json())["ok"] is True
+
+
+async def test_a_forwarded_link_post_also_stores_the_linked_article(
+    settings: Settings, fake: FakeBotAPI
+) -> None:
+    from aiohttp import web
+    from aiohttp.test_utils import TestServer
+
+    page = (DATA / "article.html").read_bytes()
+
+    async def article(request: web.Request) -> web.Response:
+        return web.Response(body=page, content_type="text/html")
+
+    web_app = web.Application()
+    web_app.router.add_get("/piel", article)
+    async with TestServer(web_app, host="127.0.0.1") as site:
+        s = bot_settings(settings, fake)
+        s = dataclasses.replace(s, fetch=dataclasses.replace(s.fetch, allow_private_urls=True))
+        async with running_bot(s):
+            origin = {
+                "type": "channel",
+                "chat": channel_chat(),
+                "message_id": 9,
+                "date": 1764000000,
+            }
+            await fake.message(
+                "Worth reading",
+                sender=ALICE,
+                forward_origin=origin,
+                entities=[
+                    {
+                        "type": "text_link",
+                        "offset": 0,
+                        "length": 5,
+                        "url": str(site.make_url("/piel")),
+                    }
+                ],
+            )
+            reply = await fake.reply(ALICE["id"])
+    assert reply["visible"] == (
+        "Saved: Ferry service to Piel Island suspended after storm damage (2 passages)"
+    )
+
+
+async def test_messages_without_text(bot: SimpleNamespace) -> None:
+    photo = [{"file_id": "p1", "file_unique_id": "p1u", "width": 90, "height": 90}]
+    await bot.fake.message(None, sender=ALICE, photo=photo)
+    assert "not this kind of message" in (await bot.fake.reply(ALICE["id"]))["visible"]
+    origin = {"type": "user", "sender_user": BOB, "date": 1764000000}
+    await bot.fake.message(None, sender=ALICE, photo=photo, forward_origin=origin)
+    assert (await bot.fake.reply(ALICE["id"], after=1))["visible"] == (
+        "There is no text in that message for me to store."
+    )
+    await bot.fake.message("/ask", sender=ALICE)
+    assert (
+        "Put your question after the command"
+        in (await bot.fake.reply(ALICE["id"], after=2))["visible"]
+    )
+
+
+async def test_a_network_error_while_polling_is_survived(bot: SimpleNamespace) -> None:
+    from tests.fakebot import Failure
+
+    bot.fake.fail("getUpdates", Failure(502, "Bad Gateway"))
+    await bot.fake.message("/help", sender=ALICE)
+    assert "quoted excerpts" in (await bot.fake.reply(ALICE["id"], timeout=30))["visible"]
