@@ -262,7 +262,8 @@ def test_every_command_in_the_readme_exists() -> None:
     )
     commands = set(subparsers.choices)
     text = README.read_text()
-    shown = "\n".join(re.findall(r"```\n(.*?)```", text, re.DOTALL))
+    blocks = re.findall(r"^ *```\w*\n(.*?)^ *```", text, re.DOTALL | re.MULTILINE)
+    shown = "\n".join(line.strip() for block in blocks for line in block.splitlines())
     shown += "\n" + "\n".join(re.findall(r"`(newsbot [^`]*)`", text))
     used = set(re.findall(r"^(?:.*\| )?newsbot (?:--?\S+ \S+ )*([a-z]+)", shown, re.MULTILINE))
     assert used, "the README shows no newsbot commands"
