@@ -14,6 +14,8 @@ from telegram.ext import AIORateLimiter, Application, BaseUpdateProcessor
 
 from bot import handlers
 from bot.access import AccessControl, RateLimiter
+from bot.alerts import AlertService
+from bot.handlers.alert_job import alerts_job
 from bot.handlers.common import BotDeps
 from bot.service import open_service
 from bot.settings import Settings
@@ -65,8 +67,17 @@ def build_application(settings: Settings, token: str) -> Application:  # type: i
         service = await stack.enter_async_context(open_service(settings))
         app.bot_data["deps"] = BotDeps(
             service=service,
+            alerts=AlertService(settings, service.store),
             access=AccessControl(settings.access),
             limiter=RateLimiter(settings.rate_limit),
+        )
+        assert app.job_queue is not None
+        app.job_queue.run_repeating(
+            alerts_job,
+            interval=settings.alerts.check_interval,
+            first=0.1,
+            name="alerts",
+            job_kwargs={"max_instances": 3, "coalesce": True},
         )
         await app.bot.set_my_commands(
             [BotCommand(name, description) for name, description in handlers.COMMANDS]

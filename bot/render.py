@@ -291,3 +291,47 @@ HELP_HTML = """I answer questions about the news I have been given, with \
 /stats — how much I know
 /sources — where my news comes from
 /help — this text"""
+
+
+def _story_line(hit: Hit, topic: str | None, now: datetime) -> str:
+    article = hit.article
+    title = html.escape(truncate(article.title or "Untitled", 150), quote=False)
+    head = f'<a href="{html.escape(article.url, quote=True)}">{title}</a>' if article.url else title
+    details = [html.escape(x, quote=False) for x in (article.source, dated(article, now)) if x]
+    line = "• " + head + (" — " + ", ".join(details) if details else "")
+    return line + (f" <i>({html.escape(truncate(topic, 60), quote=False)})</i>" if topic else "")
+
+
+def alert_html(
+    topic: str, hit: Hit, *, now: datetime, max_chars: int = 4096, max_quote_chars: int = 800
+) -> str:
+    head = f"🔔 New on <b>{html.escape(truncate(topic, 200), quote=False)}</b>\n"
+    limit = max_quote_chars
+    while True:
+        message = head + hit_html(hit, now, limit)
+        if utf16_len(message) <= max_chars or limit <= 100:
+            return (
+                message if utf16_len(message) <= max_chars else head + _story_line(hit, None, now)
+            )
+        limit //= 2
+
+
+def stories_html(
+    heading: str, items: list[tuple[str, Hit]], total: int, *, now: datetime, max_chars: int = 4096
+) -> str:
+    """A list of stories (a burst of alerts, or the digest), within Telegram's limit."""
+    lines = [heading]
+    for topic, hit in items:
+        line = _story_line(hit, topic, now)
+        if utf16_len("\n".join([*lines, line])) > max_chars - 200:
+            break
+        lines.append(line)
+    rest = total - (len(lines) - 1)
+    if rest > 0:
+        lines.append(f"…and {rest} more. Narrow your topics with /subscriptions.")
+    return "\n".join(lines)
+
+
+def subscription_line(query: str, mode: str, paused: bool) -> str:
+    state = "paused" if paused else ("daily digest" if mode == "digest" else "instant")
+    return f"<b>{html.escape(truncate(query, 200), quote=False)}</b> — {state}"

@@ -18,6 +18,7 @@ from bot import extract
 from bot.fetch import HTML_TYPES, AddressPolicy, Fetcher, FetchError, close_session, make_session
 from bot.settings import Settings
 from bot.urls import find_urls, is_web_url
+from store.alerts import AlertConfig
 from store.db import AsyncStore, StoreConfig
 from store.models import (
     AddResult,
@@ -87,6 +88,14 @@ def store_config(settings: Settings) -> StoreConfig:
             max_per_article=s.max_per_article,
             near_duplicate_similarity=s.near_duplicate_similarity,
             max_query_chars=s.max_query_chars,
+        ),
+        alerts=AlertConfig(
+            min_coverage=settings.alerts.min_coverage,
+            common_word_share=settings.alerts.common_word_share,
+            duplicate_similarity=settings.alerts.duplicate_similarity,
+            duplicate_window_hours=settings.alerts.duplicate_window_hours,
+            k1=s.k1,
+            b=s.b,
         ),
     )
 

@@ -12,6 +12,7 @@ import os
 import tomllib
 import types
 import typing
+import zoneinfo
 from pathlib import Path
 from typing import Any
 
@@ -105,6 +106,22 @@ class RateLimitSettings:
 
 
 @dataclasses.dataclass(frozen=True)
+class AlertSettings:
+    min_coverage: float
+    common_word_share: float
+    duplicate_similarity: float
+    duplicate_window_hours: int
+    check_interval: float
+    match_batch: int
+    burst_size: int
+    max_per_message: int
+    max_attempts: int
+    retry_delay: float
+    default_timezone: str
+    default_digest_hour: int
+
+
+@dataclasses.dataclass(frozen=True)
 class Settings:
     database: DatabaseSettings
     passages: PassageSettings
@@ -116,6 +133,7 @@ class Settings:
     bot: BotSettings
     access: AccessSettings
     rate_limit: RateLimitSettings
+    alerts: AlertSettings
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
@@ -214,6 +232,14 @@ def load_settings(
     if env.get("NEWSBOT_API_URL"):
         data["telegram"]["api_url"] = env["NEWSBOT_API_URL"]
     settings: Settings = _build(Settings, data, "")
+    try:
+        zoneinfo.ZoneInfo(settings.alerts.default_timezone)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise SettingsError(
+            f"setting alerts.default_timezone: unknown timezone {settings.alerts.default_timezone}"
+        ) from None
+    if not 0 <= settings.alerts.default_digest_hour <= 23:
+        raise SettingsError("setting alerts.default_digest_hour must be an hour from 0 to 23")
     if settings.passages.min_words > settings.passages.max_words:
         raise SettingsError("setting passages.min_words must not exceed passages.max_words")
     return settings

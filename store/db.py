@@ -19,15 +19,20 @@ from typing import TypeVar
 
 import sqlite_utils
 
+from store import alerts
+from store.alerts import AlertConfig, TopicMatcher
 from store.articles import add_article
 from store.migrations import migrate
 from store.models import (
     AddResult,
     ArticleInput,
+    ChatSettings,
+    PendingAlert,
     SavedQuery,
     SearchPage,
     SourceSummary,
     Stats,
+    Subscription,
 )
 from store.search import SearchConfig, Searcher
 
@@ -47,6 +52,7 @@ class StoreConfig:
     max_words: int
     max_text_chars: int
     search: SearchConfig
+    alerts: AlertConfig
 
 
 def _connect(config: StoreConfig) -> sqlite_utils.Database:
@@ -84,17 +90,27 @@ class Store:
                 self.conn.close()
                 raise StoreError(f"{config.path} is not a usable newsbot database: {e}") from e
         self.searcher = Searcher(self.conn, config.search)
+        self.matcher = TopicMatcher(self.conn, config.alerts)
+
+    def _transaction(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            result = fn(self.conn)
+            self.conn.execute("COMMIT")
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+        return result
 
     def close(self) -> None:
         self.conn.close()
 
     def add_articles(self, articles: Sequence[ArticleInput]) -> list[AddResult]:
         """All of ``articles`` in one transaction: after a crash, all or none are stored."""
-        self.conn.execute("BEGIN IMMEDIATE")
-        try:
-            results = [
+        return self._transaction(
+            lambda conn: [
                 add_article(
-                    self.conn,
+                    conn,
                     article,
                     min_words=self.config.min_words,
                     max_words=self.config.max_words,
@@ -102,11 +118,7 @@ class Store:
                 )
                 for article in articles
             ]
-            self.conn.execute("COMMIT")
-        except BaseException:
-            self.conn.execute("ROLLBACK")
-            raise
-        return results
+        )
 
     def search(self, query: str, limit: int, offset: int = 0) -> SearchPage:
         return self.searcher.search(query, limit, offset)
@@ -130,22 +142,20 @@ class Store:
         self, text: str, chat_id: int | None, user_id: int | None, keep_days: int
     ) -> int:
         now = datetime.now(UTC)
-        self.conn.execute("BEGIN IMMEDIATE")
-        try:
-            self.conn.execute(
+
+        def write(conn: sqlite3.Connection) -> int:
+            conn.execute(
                 "DELETE FROM queries WHERE created_at < ?",
                 ((now - timedelta(days=keep_days)).isoformat(timespec="seconds"),),
             )
-            cursor = self.conn.execute(
+            cursor = conn.execute(
                 "INSERT INTO queries (text, chat_id, user_id, created_at) VALUES (?, ?, ?, ?)",
                 (text, chat_id, user_id, now.isoformat(timespec="seconds")),
             )
-            self.conn.execute("COMMIT")
-        except BaseException:
-            self.conn.execute("ROLLBACK")
-            raise
-        assert cursor.lastrowid is not None
-        return cursor.lastrowid
+            assert cursor.lastrowid is not None
+            return cursor.lastrowid
+
+        return self._transaction(write)
 
     def saved_query(self, query_id: int) -> SavedQuery | None:
         row = self.conn.execute(
@@ -163,6 +173,63 @@ class Store:
             (limit,),
         ).fetchall()
         return [SourceSummary(*row) for row in rows]
+
+    # ------------------------------------------------------------ alerts
+
+    def match_new_articles(self, limit: int) -> int:
+        return self.matcher.match_new(limit)
+
+    def add_subscription(
+        self, chat_id: int, user_id: int | None, query: str, mode: str
+    ) -> tuple[Subscription, bool]:
+        return self._transaction(
+            lambda c: alerts.add_subscription(c, chat_id, user_id, query, mode)
+        )
+
+    def subscriptions(self, chat_id: int) -> list[Subscription]:
+        return alerts.list_subscriptions(self.conn, chat_id)
+
+    def subscription(self, subscription_id: int) -> Subscription | None:
+        return alerts.get_subscription(self.conn, subscription_id)
+
+    def update_subscription(
+        self, subscription_id: int, chat_id: int, paused: bool | None, mode: str | None
+    ) -> Subscription | None:
+        return self._transaction(
+            lambda c: alerts.update_subscription(c, subscription_id, chat_id, paused, mode)
+        )
+
+    def delete_subscription(self, subscription_id: int, chat_id: int) -> bool:
+        return self._transaction(lambda c: alerts.delete_subscription(c, subscription_id, chat_id))
+
+    def chat_settings(self, chat_id: int) -> ChatSettings:
+        return alerts.get_chat_settings(self.conn, chat_id)
+
+    def set_chat_settings(self, settings: ChatSettings) -> None:
+        self._transaction(lambda c: alerts.set_chat_settings(c, settings))
+
+    def pause_chat(self, chat_id: int, reason: str) -> None:
+        self._transaction(lambda c: alerts.pause_chat(c, chat_id, reason))
+
+    def pending_alerts(self, now: str, limit: int) -> list[PendingAlert]:
+        return alerts.pending_alerts(self.conn, self.searcher, now, limit)
+
+    def mark_sent(self, alert_ids: list[int]) -> None:
+        self._transaction(lambda c: alerts.mark_sent(c, alert_ids))
+
+    def mark_retry(
+        self,
+        alert_ids: list[int],
+        error: str,
+        not_before: str,
+        max_attempts: int,
+        count_attempt: bool,
+    ) -> int:
+        return self._transaction(
+            lambda c: alerts.mark_retry(
+                c, alert_ids, error, not_before, max_attempts, count_attempt
+            )
+        )
 
     def all_passage_terms(self) -> list[tuple[int, list[str]]]:
         """Every passage's terms (for exhaustive baselines in tests and benchmarks)."""
@@ -239,6 +306,61 @@ class AsyncStore:
 
     async def sources(self, limit: int) -> list[SourceSummary]:
         return await self._read(lambda s: s.sources(limit))
+
+    async def match_new_articles(self, limit: int) -> int:
+        return await self._write(lambda s: s.match_new_articles(limit))
+
+    async def add_subscription(
+        self, chat_id: int, user_id: int | None, query: str, mode: str
+    ) -> tuple[Subscription, bool]:
+        return await self._write(lambda s: s.add_subscription(chat_id, user_id, query, mode))
+
+    async def subscriptions(self, chat_id: int) -> list[Subscription]:
+        return await self._read(lambda s: s.subscriptions(chat_id))
+
+    async def subscription(self, subscription_id: int) -> Subscription | None:
+        return await self._read(lambda s: s.subscription(subscription_id))
+
+    async def update_subscription(
+        self,
+        subscription_id: int,
+        chat_id: int,
+        paused: bool | None = None,
+        mode: str | None = None,
+    ) -> Subscription | None:
+        return await self._write(
+            lambda s: s.update_subscription(subscription_id, chat_id, paused, mode)
+        )
+
+    async def delete_subscription(self, subscription_id: int, chat_id: int) -> bool:
+        return await self._write(lambda s: s.delete_subscription(subscription_id, chat_id))
+
+    async def chat_settings(self, chat_id: int) -> ChatSettings:
+        return await self._read(lambda s: s.chat_settings(chat_id))
+
+    async def set_chat_settings(self, settings: ChatSettings) -> None:
+        await self._write(lambda s: s.set_chat_settings(settings))
+
+    async def pause_chat(self, chat_id: int, reason: str) -> None:
+        await self._write(lambda s: s.pause_chat(chat_id, reason))
+
+    async def pending_alerts(self, now: str, limit: int) -> list[PendingAlert]:
+        return await self._read(lambda s: s.pending_alerts(now, limit))
+
+    async def mark_sent(self, alert_ids: list[int]) -> None:
+        await self._write(lambda s: s.mark_sent(alert_ids))
+
+    async def mark_retry(
+        self,
+        alert_ids: list[int],
+        error: str,
+        not_before: str,
+        max_attempts: int,
+        count_attempt: bool = True,
+    ) -> int:
+        return await self._write(
+            lambda s: s.mark_retry(alert_ids, error, not_before, max_attempts, count_attempt)
+        )
 
     async def close(self) -> None:
         loop = asyncio.get_running_loop()

@@ -79,10 +79,77 @@ M003_QUERIES = """
         CREATE INDEX articles_ingested_at ON articles(ingested_at);
 """
 
+# Topic alerts: subscriptions (saved searches), per-chat delivery settings, and the outbox an
+# alert is written to before it is sent.
+M004_ALERTS = """
+        CREATE TABLE subscriptions (
+            id INTEGER PRIMARY KEY,
+            chat_id INTEGER NOT NULL,
+            user_id INTEGER,
+            query TEXT NOT NULL,
+            mode TEXT NOT NULL DEFAULT 'instant' CHECK (mode IN ('instant', 'digest')),
+            paused INTEGER NOT NULL DEFAULT 0,
+            -- Only articles stored after the subscription match it.
+            after_article_id INTEGER NOT NULL,
+            created_at TEXT NOT NULL,
+            UNIQUE (chat_id, query)
+        );
+        CREATE TABLE chat_settings (
+            chat_id INTEGER PRIMARY KEY,
+            timezone TEXT,
+            digest_hour INTEGER,
+            quiet_start INTEGER,
+            quiet_end INTEGER,
+            last_digest_on TEXT
+        );
+        CREATE TABLE outbox (
+            id INTEGER PRIMARY KEY,
+            chat_id INTEGER NOT NULL,
+            subscription_id INTEGER REFERENCES subscriptions(id) ON DELETE SET NULL,
+            topic TEXT NOT NULL,
+            article_id INTEGER NOT NULL REFERENCES articles(id) ON DELETE CASCADE,
+            passage_id INTEGER REFERENCES passages(id) ON DELETE SET NULL,
+            kind TEXT NOT NULL CHECK (kind IN ('instant', 'digest')),
+            -- pending, sent, failed, or duplicate (a near-copy of a story already alerted)
+            status TEXT NOT NULL DEFAULT 'pending',
+            created_at TEXT NOT NULL,
+            not_before TEXT NOT NULL,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            last_error TEXT,
+            sent_at TEXT,
+            UNIQUE (chat_id, article_id)
+        );
+        CREATE INDEX outbox_due ON outbox(status, not_before);
+        CREATE INDEX outbox_chat ON outbox(chat_id, created_at);
+        -- The last article matched against subscriptions: new articles are those after it.
+        CREATE TABLE alert_cursor (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            last_article_id INTEGER NOT NULL
+        );
+        INSERT INTO alert_cursor (id, last_article_id)
+            SELECT 1, coalesce(max(id), 0) FROM articles;
+        -- Bumped on every subscription change, so matchers know to reload.
+        CREATE TABLE subscriptions_version (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            version INTEGER NOT NULL
+        );
+        INSERT INTO subscriptions_version (id, version) VALUES (1, 0);
+        CREATE TRIGGER subscriptions_after_insert AFTER INSERT ON subscriptions BEGIN
+            UPDATE subscriptions_version SET version = version + 1 WHERE id = 1;
+        END;
+        CREATE TRIGGER subscriptions_after_update AFTER UPDATE ON subscriptions BEGIN
+            UPDATE subscriptions_version SET version = version + 1 WHERE id = 1;
+        END;
+        CREATE TRIGGER subscriptions_after_delete AFTER DELETE ON subscriptions BEGIN
+            UPDATE subscriptions_version SET version = version + 1 WHERE id = 1;
+        END;
+"""
+
 MIGRATIONS: tuple[tuple[int, str, str], ...] = (
     (1, "articles and passages", M001_ARTICLES_AND_PASSAGES),
     (2, "search index", M002_SEARCH_INDEX),
     (3, "saved queries", M003_QUERIES),
+    (4, "topic alerts", M004_ALERTS),
 )
 
 

@@ -94,3 +94,34 @@ class SourceSummary:
     url: str | None  # the source's home page or channel link, when known
     articles: int
     last_added: str
+
+
+@dataclass(frozen=True)
+class Subscription:
+    id: int
+    chat_id: int
+    user_id: int | None
+    query: str
+    mode: str  # "instant" or "digest"
+    paused: bool
+    created_at: str
+
+
+@dataclass(frozen=True)
+class ChatSettings:
+    chat_id: int
+    timezone: str | None
+    digest_hour: int | None
+    quiet_start: int | None
+    quiet_end: int | None
+    last_digest_on: str | None
+
+
+@dataclass(frozen=True)
+class PendingAlert:
+    id: int
+    chat_id: int
+    topic: str
+    kind: str  # "instant" or "digest"
+    attempts: int
+    hit: Hit  # the best-matching passage of the article, highlighted for the topic

@@ -168,7 +168,7 @@ class Searcher:
             query=query, terms=tuple(terms), hits=hits, has_more=len(kept) > offset + limit
         )
 
-    def _article(self, article_id: int) -> StoredArticle:
+    def article(self, article_id: int) -> StoredArticle:
         row = self._conn.execute(
             "SELECT id, url, title, source, source_url, published, ingested_at"
             " FROM articles WHERE id = ?",
@@ -186,9 +186,9 @@ class Searcher:
             passage_id=item["id"],
             text=text,
             score=item["score"],
-            article=self._article(item["article_id"]),
+            article=self.article(item["article_id"]),
             highlight=highlight(text, terms),
-            also_reported_by=tuple(self._article(a) for a in item["also"]),
+            also_reported_by=tuple(self.article(a) for a in item["also"]),
         )
 
 

@@ -109,3 +109,43 @@ _NON_WORD = re.compile(r"[\W_]+")
 def normalised_for_hash(text: str) -> str:
     """Text reduced to its words, so whitespace and punctuation changes are not 'new text'."""
     return _NON_WORD.sub(" ", text.casefold()).strip()
+
+
+@dataclass(frozen=True)
+class TopicQuery:
+    """A saved search: words (any order), "exact phrases" and -excluded words, as terms."""
+
+    terms: tuple[str, ...]  # every positive term, phrases' terms included
+    phrases: tuple[tuple[str, ...], ...]
+    excluded: tuple[str, ...]
+
+
+_PHRASE = re.compile(r'(?:(?<=\s)|^)(-?)(?:"([^"]*)"|“([^”]*)”)')
+_EXCLUDED = re.compile(r"(?:^|\s)-(\S+)")
+
+
+def parse_topic(text: str) -> TopicQuery:
+    phrases: list[tuple[str, ...]] = []
+    excluded: list[str] = []
+    for match in _PHRASE.finditer(text):
+        words = tuple(tokenize(match.group(2) or match.group(3) or ""))
+        if match.group(1):
+            excluded += words
+        elif words:
+            phrases.append(words)
+    rest = _PHRASE.sub(" ", text)
+    excluded += [t for m in _EXCLUDED.finditer(rest) for t in tokenize(m.group(1))]
+    rest = _EXCLUDED.sub(" ", rest)
+    unique_excluded = tuple(dict.fromkeys(excluded))
+    terms = dict.fromkeys([*tokenize(rest), *(t for p in phrases for t in p)])
+    return TopicQuery(
+        tuple(t for t in terms if t not in unique_excluded), tuple(phrases), unique_excluded
+    )
+
+
+def contains_phrase(terms: list[str], phrase: tuple[str, ...]) -> bool:
+    n = len(phrase)
+    first = phrase[0]
+    return any(
+        terms[i] == first and tuple(terms[i : i + n]) == phrase for i in range(len(terms) - n + 1)
+    )

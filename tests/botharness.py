@@ -18,7 +18,9 @@ from tests.fakebot import TOKEN, FakeBotAPI
 def bot_settings(settings: Settings, fake: FakeBotAPI, **bot: Any) -> Settings:
     settings = with_api_url(settings, fake.url)
     settings = dataclasses.replace(
-        settings, telegram=dataclasses.replace(settings.telegram, poll_timeout=1)
+        settings,
+        telegram=dataclasses.replace(settings.telegram, poll_timeout=1),
+        alerts=dataclasses.replace(settings.alerts, check_interval=0.1),
     )
     if bot:
         settings = dataclasses.replace(settings, bot=dataclasses.replace(settings.bot, **bot))

@@ -92,6 +92,7 @@ class FakeBotAPI:
     files: dict[str, bytes] = field(default_factory=dict)
     failures: dict[str, list[Failure]] = field(default_factory=dict)
     commands: list[dict[str, Any]] = field(default_factory=list)
+    admins: dict[int, set[int]] = field(default_factory=dict)  # chat id -> admin user ids
 
     def __post_init__(self) -> None:
         self._updates: list[dict[str, Any]] = []
@@ -244,6 +245,19 @@ class FakeBotAPI:
             "chat": {"id": int(params["chat_id"]), "type": "private"},
             "text": "...",
         }
+
+    async def api_getChatMember(self, params: dict[str, Any]) -> dict[str, Any]:
+        chat_id, user_id = int(params["chat_id"]), int(params["user_id"])
+        status = "administrator" if user_id in self.admins.get(chat_id, set()) else "member"
+        member: dict[str, Any] = {"status": status, "user": user(user_id, f"User {user_id}")}
+        if status == "administrator":
+            member.update({"can_be_edited": False, "is_anonymous": False,
+                           "can_manage_chat": True, "can_delete_messages": True,
+                           "can_manage_video_chats": True, "can_restrict_members": True,
+                           "can_promote_members": False, "can_change_info": True,
+                           "can_invite_users": True, "can_post_stories": False,
+                           "can_edit_stories": False, "can_delete_stories": False})
+        return member
 
     async def api_getFile(self, params: dict[str, Any]) -> dict[str, Any]:
         file_id = str(params["file_id"])

@@ -11,6 +11,7 @@ from telegram.error import TelegramError
 from telegram.ext import ApplicationHandlerStop, ContextTypes
 
 from bot.access import AccessControl, Action, RateLimiter
+from bot.alerts import AlertService
 from bot.service import NewsService
 
 log = logging.getLogger(__name__)
@@ -34,6 +35,7 @@ class BotDeps:
     """Shared objects, created in post_init and closed in post_shutdown."""
 
     service: NewsService
+    alerts: AlertService
     access: AccessControl
     limiter: RateLimiter
 
