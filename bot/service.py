@@ -92,6 +92,7 @@ def store_config(settings: Settings) -> StoreConfig:
         alerts=AlertConfig(
             min_coverage=settings.alerts.min_coverage,
             common_word_share=settings.alerts.common_word_share,
+            common_word_min_passages=settings.alerts.common_word_min_passages,
             duplicate_similarity=settings.alerts.duplicate_similarity,
             duplicate_window_hours=settings.alerts.duplicate_window_hours,
             k1=s.k1,

@@ -109,6 +109,7 @@ class RateLimitSettings:
 class AlertSettings:
     min_coverage: float
     common_word_share: float
+    common_word_min_passages: int
     duplicate_similarity: float
     duplicate_window_hours: int
     check_interval: float

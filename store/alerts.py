@@ -25,6 +25,7 @@ log = logging.getLogger(__name__)
 class AlertConfig:
     min_coverage: float
     common_word_share: float
+    common_word_min_passages: int
     duplicate_similarity: float
     duplicate_window_hours: int
     k1: float
@@ -169,7 +170,7 @@ class TopicMatcher:
                     topic.kind,
                     status,
                     _now(),
-                    _now(),
+                    "",  # not_before: due at once; it only holds a back-off after a failure
                 ),
             )
             queued += cursor.rowcount if status == "pending" else 0
@@ -197,9 +198,10 @@ class TopicMatcher:
                 continue
             if sum(weights[t][0] for t in matched) / total < self._config.min_coverage:
                 continue
-            if len(query.terms) > 1 and all(
-                weights[t][1] > self._config.common_word_share * passages for t in matched
-            ):
+            common = max(
+                self._config.common_word_share * passages, self._config.common_word_min_passages
+            )
+            if len(query.terms) > 1 and all(weights[t][1] > common for t in matched):
                 continue  # common words alone do not make a match
             if best is None or scores[index] > best[0]:
                 best = (float(scores[index]), index)

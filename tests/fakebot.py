@@ -251,12 +251,22 @@ class FakeBotAPI:
         status = "administrator" if user_id in self.admins.get(chat_id, set()) else "member"
         member: dict[str, Any] = {"status": status, "user": user(user_id, f"User {user_id}")}
         if status == "administrator":
-            member.update({"can_be_edited": False, "is_anonymous": False,
-                           "can_manage_chat": True, "can_delete_messages": True,
-                           "can_manage_video_chats": True, "can_restrict_members": True,
-                           "can_promote_members": False, "can_change_info": True,
-                           "can_invite_users": True, "can_post_stories": False,
-                           "can_edit_stories": False, "can_delete_stories": False})
+            member.update(
+                {
+                    "can_be_edited": False,
+                    "is_anonymous": False,
+                    "can_manage_chat": True,
+                    "can_delete_messages": True,
+                    "can_manage_video_chats": True,
+                    "can_restrict_members": True,
+                    "can_promote_members": False,
+                    "can_change_info": True,
+                    "can_invite_users": True,
+                    "can_post_stories": False,
+                    "can_edit_stories": False,
+                    "can_delete_stories": False,
+                }
+            )
         return member
 
     async def api_getFile(self, params: dict[str, Any]) -> dict[str, Any]:
