@@ -288,3 +288,33 @@ async def test_bad_topics_and_settings_get_clear_answers(bot: SimpleNamespace) -
     for number, (command, expected) in enumerate(cases):
         await bot.fake.message(command, sender=ALICE)
         assert expected in (await bot.fake.reply(ALICE["id"], after=number))["visible"], command
+
+
+async def test_repeated_failures_are_given_up_and_logged(
+    settings: Settings, fake: FakeBotAPI, caplog: pytest.LogCaptureFixture
+) -> None:
+    s = bot_settings(settings, fake)
+    s = dataclasses.replace(
+        s, alerts=dataclasses.replace(s.alerts, retry_delay=0.0, max_attempts=2)
+    )
+    fake.fail(
+        "sendMessage",
+        Failure(
+            400,
+            "Bad Request: chat not found",
+            times=99,
+            when=lambda p: "🔔" in str(p.get("text", "")),
+        ),
+    )
+    async with running_bot(s) as app:
+        deps = app.bot_data["deps"]
+        await _subscribe(fake, "heron")
+        await deps.service.ingest_articles([("t", HERON)])
+
+        async def given_up() -> bool:
+            return "gave up 1 alert(s) to chat 1001" in caplog.text
+
+        await eventually(given_up)
+        assert not await deps.alerts.store.pending_alerts("9999", 10)
+    tries = [p for p in fake.method_calls("sendMessage") if "🔔" in str(p.get("text"))]
+    assert len(tries) == 2
