@@ -47,30 +47,96 @@ def _now() -> str:
 
 
 class TopicMatcher:
-    """Matches new articles against every active subscription, through an inverted index
-    (term -> topics) rebuilt only when subscriptions change."""
+    """Matches new articles against every active subscription.
+
+    Each topic is indexed only under its *key terms*: its heaviest words, as many as it takes
+    that an article without any of them could not reach the coverage threshold. A new
+    article then only meets the few topics keyed by one of its words, so matching stays
+    cheap with tens of thousands of topics. Document frequencies are cached and refreshed
+    when the corpus has grown by a fifth (the weights then hardly move).
+    """
 
     def __init__(self, conn: sqlite3.Connection, config: AlertConfig) -> None:
         self._conn = conn
         self._config = config
         self._version = -1
-        self._by_term: dict[str, list[_Topic]] = {}
+        self._topics: dict[int, _Topic] = {}
+        self._by_key: dict[str, set[int]] = defaultdict(set)
+        self._keys: dict[int, tuple[str, ...]] = {}
+        self._doc_freqs: dict[str, int] = {}
+        self._passages = 0  # corpus size the cached document frequencies belong to
 
-    def _refresh(self) -> None:
+    def _doc_freq(self, term: str) -> int:
+        if term not in self._doc_freqs:
+            row = self._conn.execute(
+                "SELECT doc FROM passages_vocab WHERE term = ?", (term,)
+            ).fetchone()
+            self._doc_freqs[term] = int(row[0]) if row else 0
+        return self._doc_freqs[term]
+
+    def _weight(self, term: str) -> float:
+        # A word no passage had yet is as rare as can be.
+        return idf(max(self._passages, 1), max(self._doc_freq(term), 1))
+
+    def _key_terms(self, topic: _Topic) -> tuple[str, ...]:
+        weighted = sorted(topic.parsed.terms, key=self._weight, reverse=True)
+        total = sum(self._weight(t) for t in weighted) or 1.0
+        keys: list[str] = []
+        rest = total
+        for term in weighted:
+            keys.append(term)
+            rest -= self._weight(term)
+            if rest / total < self._config.min_coverage:
+                break
+        return tuple(keys)
+
+    def _index(self, topic: _Topic) -> None:
+        self._topics[topic.id] = topic
+        self._keys[topic.id] = self._key_terms(topic)
+        for term in self._keys[topic.id]:
+            self._by_key[term].add(topic.id)
+
+    def _unindex(self, topic_id: int) -> None:
+        for term in self._keys.pop(topic_id, ()):
+            self._by_key[term].discard(topic_id)
+            if not self._by_key[term]:
+                del self._by_key[term]
+        self._topics.pop(topic_id, None)
+
+    def _refresh(self, passages: int) -> None:
+        rekey = passages > self._passages * 1.2 or self._passages == 0
+        if rekey:
+            self._doc_freqs.clear()
+            self._passages = passages
         (version,) = self._conn.execute(
             "SELECT version FROM subscriptions_version WHERE id = 1"
         ).fetchone()
-        if version == self._version:
-            return
-        by_term: dict[str, list[_Topic]] = defaultdict(list)
-        for row in self._conn.execute(
-            "SELECT id, chat_id, query, mode, after_article_id FROM subscriptions WHERE paused = 0"
-        ):
-            topic = _Topic(row[0], row[1], row[2], parse_topic(row[2]), row[3], row[4])
-            for term in topic.parsed.terms:
-                by_term[term].append(topic)
-        self._by_term = dict(by_term)
-        self._version = version
+        if version != self._version:
+            # Only new or changed subscriptions are parsed and keyed again.
+            current = {
+                row[0]: row
+                for row in self._conn.execute(
+                    "SELECT id, chat_id, query, mode, after_article_id FROM subscriptions"
+                    " WHERE paused = 0"
+                )
+            }
+            for topic_id, topic in list(self._topics.items()):
+                row = current.get(topic_id)
+                if row is None or row[1:] != (
+                    topic.chat_id,
+                    topic.query,
+                    topic.kind,
+                    topic.after_article_id,
+                ):
+                    self._unindex(topic_id)
+            for topic_id, row in current.items():
+                if topic_id not in self._topics:
+                    self._index(_Topic(row[0], row[1], row[2], parse_topic(row[2]), row[3], row[4]))
+            self._version = version
+        elif rekey:
+            for topic in list(self._topics.values()):
+                self._unindex(topic.id)
+                self._index(topic)
 
     def match_new(self, limit: int) -> int:
         """Match up to ``limit`` new articles; returns how many articles were looked at."""
@@ -84,7 +150,6 @@ class TopicMatcher:
         return matched
 
     def _match_batch(self, limit: int) -> int:
-        self._refresh()
         (cursor,) = self._conn.execute(
             "SELECT last_article_id FROM alert_cursor WHERE id = 1"
         ).fetchone()
@@ -96,71 +161,56 @@ class TopicMatcher:
         ]
         if not article_ids:
             return 0
-        if self._by_term:
-            passages, tokens = self._conn.execute(
-                "SELECT passages, tokens FROM corpus_stats WHERE id = 1"
-            ).fetchone()
-            idf_cache: dict[str, float] = {}
+        passages, tokens = self._conn.execute(
+            "SELECT passages, tokens FROM corpus_stats WHERE id = 1"
+        ).fetchone()
+        self._refresh(passages)
+        if self._topics:
             for article_id in article_ids:
-                self._match_article(article_id, passages, tokens, idf_cache)
+                self._match_article(article_id, tokens / passages if passages else 1.0)
         self._conn.execute(
             "UPDATE alert_cursor SET last_article_id = ? WHERE id = 1", (article_ids[-1],)
         )
         return len(article_ids)
 
-    def _idf(self, term: str, passages: int, cache: dict[str, float]) -> tuple[float, int]:
-        if term not in cache:
-            row = self._conn.execute(
-                "SELECT doc FROM passages_vocab WHERE term = ?", (term,)
-            ).fetchone()
-            cache[term] = float(row[0]) if row else 0.0
-        doc_freq = int(cache[term])
-        return (idf(passages, doc_freq) if doc_freq else 0.0), doc_freq
-
-    def _match_article(
-        self, article_id: int, passages: int, tokens: int, idf_cache: dict[str, float]
-    ) -> int:
+    def _match_article(self, article_id: int, avgdl: float) -> None:
         rows = self._conn.execute(
             "SELECT id, terms FROM passages WHERE article_id = ? ORDER BY position",
             (article_id,),
         ).fetchall()
         if not rows:
-            return 0
+            return
         docs = [row[1].split() for row in rows]
         vocabulary = set().union(*docs)
-        candidates = {
-            topic.id: topic
-            for term in vocabulary & self._by_term.keys()
-            for topic in self._by_term[term]
-            if topic.after_article_id < article_id
-        }
+        candidates = [
+            self._topics[topic_id]
+            for topic_id in {
+                t for term in vocabulary & self._by_key.keys() for t in self._by_key[term]
+            }
+            if self._topics[topic_id].after_article_id < article_id
+        ]
         if not candidates:
-            return 0
-        needed = {t for topic in candidates.values() for t in topic.parsed.terms}
-        weights = {t: self._idf(t, passages, idf_cache) for t in needed}
+            return
+        needed = {t for topic in candidates for t in topic.parsed.terms}
         scorer = CorpusBM25(
-            docs,
-            {t: w for t, (w, _) in weights.items()},
-            tokens / passages if passages else 1.0,
-            self._config.k1,
-            self._config.b,
+            docs, {t: self._weight(t) for t in needed}, avgdl, self._config.k1, self._config.b
         )
         best_by_chat: dict[int, tuple[float, _Topic, int]] = {}
-        for topic in candidates.values():
-            found = self._best_passage(topic, docs, vocabulary, weights, passages, scorer)
+        for topic in sorted(candidates, key=lambda t: t.id):
+            found = self._best_passage(topic, docs, vocabulary, scorer)
             if found is None:
                 continue
             score, index = found
             current = best_by_chat.get(topic.chat_id)
             if current is None or score > current[0]:
                 best_by_chat[topic.chat_id] = (score, topic, index)
-        queued = 0
         for chat_id, (_, topic, index) in best_by_chat.items():
             status = "duplicate" if self._recent_copy(chat_id, docs[index]) else "pending"
-            cursor = self._conn.execute(
+            self._conn.execute(
                 "INSERT OR IGNORE INTO outbox (chat_id, subscription_id, topic, article_id,"
                 " passage_id, kind, status, created_at, not_before)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                # not_before "": due at once; it only holds a back-off after a failure.
                 (
                     chat_id,
                     topic.id,
@@ -170,25 +220,27 @@ class TopicMatcher:
                     topic.kind,
                     status,
                     _now(),
-                    "",  # not_before: due at once; it only holds a back-off after a failure
+                    "",
                 ),
             )
-            queued += cursor.rowcount if status == "pending" else 0
-        return queued
 
     def _best_passage(
-        self,
-        topic: _Topic,
-        docs: list[list[str]],
-        vocabulary: set[str],
-        weights: dict[str, tuple[float, int]],
-        passages: int,
-        scorer: CorpusBM25,
+        self, topic: _Topic, docs: list[list[str]], vocabulary: set[str], scorer: CorpusBM25
     ) -> tuple[float, int] | None:
         query = topic.parsed
         if any(term in vocabulary for term in query.excluded):
             return None
-        total = sum(weights[t][0] for t in query.terms) or 1.0
+        weights = {t: self._weight(t) for t in query.terms}
+        total = sum(weights.values()) or 1.0
+        if (
+            sum(w for t, w in weights.items() if t in vocabulary) / total
+            < self._config.min_coverage
+        ):
+            return None  # not even the whole article covers enough of the topic
+        common = max(
+            self._config.common_word_share * self._passages,
+            self._config.common_word_min_passages,
+        )
         scores = scorer.get_scores(list(query.terms))
         best: tuple[float, int] | None = None
         for index, doc in enumerate(docs):
@@ -196,12 +248,9 @@ class TopicMatcher:
             matched = [t for t in query.terms if t in present]
             if not matched or not all(contains_phrase(doc, p) for p in query.phrases):
                 continue
-            if sum(weights[t][0] for t in matched) / total < self._config.min_coverage:
+            if sum(weights[t] for t in matched) / total < self._config.min_coverage:
                 continue
-            common = max(
-                self._config.common_word_share * passages, self._config.common_word_min_passages
-            )
-            if len(query.terms) > 1 and all(weights[t][1] > common for t in matched):
+            if len(query.terms) > 1 and all(self._doc_freq(t) > common for t in matched):
                 continue  # common words alone do not make a match
             if best is None or scores[index] > best[0]:
                 best = (float(scores[index]), index)

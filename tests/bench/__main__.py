@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import resource
 import statistics
 import tempfile
@@ -49,7 +50,9 @@ async def _ingest(db: Path, articles: list[dict[str, object]]) -> float:
     return time.perf_counter() - start
 
 
-def run(passages: int, queries: int, baseline: bool, seed: int) -> dict[str, float]:
+def run(
+    passages: int, queries: int, baseline: bool, seed: int, subscriptions: int
+) -> dict[str, float]:
     corpus = Corpus(seed=seed)
     articles = list(corpus.articles(max(1, passages // PASSAGES_PER_ARTICLE), PASSAGES_PER_ARTICLE))
     questions = corpus.queries(queries)
@@ -96,8 +99,26 @@ def run(passages: int, queries: int, baseline: bool, seed: int) -> dict[str, flo
             result["baseline median ms"] = statistics.median(naive_ms)
             result["baseline p95 ms"] = _pct(naive_ms, 0.95)
             result["top-10 overlap"] = statistics.mean(overlaps) if overlaps else 1.0
+        result["match ms/article"], result["alerts/article"] = _matching(
+            store, corpus, subscriptions
+        )
         store.close()
     return result
+
+
+def _matching(store: Store, corpus: Corpus, subscriptions: int) -> tuple[float, float]:
+    """Time matching new articles against ``subscriptions`` topics of 1-3 words."""
+    for chat_id, topic in enumerate(corpus.topics(subscriptions)):
+        store.add_subscription(chat_id, chat_id, topic, "instant")
+    store.match_new_articles(10**9)  # the corpus itself is old news
+    fresh = [from_record(a) for a in corpus.articles(100, PASSAGES_PER_ARTICLE)]
+    fresh = [dataclasses.replace(a, url=None, canonical_url=None) for a in fresh]
+    store.add_articles(fresh)
+    start = time.perf_counter()
+    matched = store.match_new_articles(1000)
+    elapsed = (time.perf_counter() - start) * 1000 / max(1, matched)
+    (alerts,) = store.conn.execute("SELECT count(*) FROM outbox").fetchone()
+    return elapsed, alerts / max(1, matched)
 
 
 def main() -> None:
@@ -105,9 +126,18 @@ def main() -> None:
     parser.add_argument("--passages", type=int, nargs="+", default=[10_000])
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument(
+        "--subscriptions",
+        type=int,
+        default=10_000,
+        help="alert topics to match new articles against",
+    )
     parser.add_argument("--no-baseline", action="store_true", help="skip the naive baseline")
     args = parser.parse_args()
-    rows = [run(n, args.queries, not args.no_baseline, args.seed) for n in args.passages]
+    rows = [
+        run(n, args.queries, not args.no_baseline, args.seed, args.subscriptions)
+        for n in args.passages
+    ]
     keys = list(rows[0])
     print(f"{'figure':<22}" + "".join(f"{int(r['passages']):>14,}" for r in rows))
     for key in keys[1:]:

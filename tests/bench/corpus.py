@@ -80,3 +80,9 @@ class Corpus:
             ]
             out.append("what about " + " ".join(words) + "?")
         return out
+
+    def topics(self, count: int) -> list[str]:
+        """Alert topics as people write them: 1-3 specific words (names, places, things),
+        drawn from the middle of the vocabulary rather than its most common words."""
+        middle = self.words[200:30_000]
+        return [" ".join(self.rng.sample(middle, self.rng.randint(1, 3))) for _ in range(count)]
