@@ -288,6 +288,9 @@ HELP_HTML = """I answer questions about the news I have been given, with \
 
 <b>Commands</b>
 /ask <i>question</i> — answer with quoted excerpts
+/subscribe <i>topic</i> — alerts when new stories match (use "exact phrases" and -excluded words)
+/subscriptions — your topics: pause, daily digest, delete
+/settings — timezone, digest hour, quiet hours
 /stats — how much I know
 /sources — where my news comes from
 /help — this text"""
