@@ -118,6 +118,7 @@ class AlertSettings:
     max_per_message: int
     max_attempts: int
     retry_delay: float
+    max_topics_per_chat: int
     default_timezone: str
     default_digest_hour: int
 

@@ -318,3 +318,15 @@ async def test_repeated_failures_are_given_up_and_logged(
         assert not await deps.alerts.store.pending_alerts("9999", 10)
     tries = [p for p in fake.method_calls("sendMessage") if "🔔" in str(p.get("text"))]
     assert len(tries) == 2
+
+
+async def test_topics_per_chat_are_capped(settings: Settings, fake: FakeBotAPI) -> None:
+    s = bot_settings(settings, fake)
+    s = dataclasses.replace(s, alerts=dataclasses.replace(s.alerts, max_topics_per_chat=2))
+    async with running_bot(s):
+        await _subscribe(fake, "heron")
+        await _subscribe(fake, "otters")
+        refused = await _subscribe(fake, "badgers")
+        again = await _subscribe(fake, "heron")
+    assert "You already have 2 topics" in refused["visible"]
+    assert "already subscribed" in again["visible"]
