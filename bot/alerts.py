@@ -137,6 +137,13 @@ class AlertService:
                 "That topic has no words I can search for. Try a few specific "
                 "words, a name or a place."
             )
+        existing = await self.store.subscriptions(chat_id)
+        limit = self.settings.alerts.max_topics_per_chat
+        if len(existing) >= limit and all(s.query != topic for s in existing):
+            raise TopicError(
+                f"You already have {limit} topics, the most I keep for one chat. "
+                "Delete some in /subscriptions first."
+            )
         return await self.store.add_subscription(chat_id, user_id, topic, "instant")
 
     async def subscriptions(self, chat_id: int) -> list[Subscription]:

@@ -284,6 +284,7 @@ async def test_bad_topics_and_settings_get_clear_answers(bot: SimpleNamespace) -
         ("/settings digest 25", "number from 0 to 23"),
         ("/settings quiet 7", "Quiet hours look like 22-7"),
         ("/unsubscribe nothing here", "No subscription to"),
+        ("/subscribe " + "word " * 60, "too long"),
     ]
     for number, (command, expected) in enumerate(cases):
         await bot.fake.message(command, sender=ALICE)
