@@ -103,6 +103,21 @@ def build_parser() -> argparse.ArgumentParser:
     chat = commands.add_parser("chat", help="talk to newsbot in the terminal")
     _common_options(chat, top=False)
 
+    evaluation = commands.add_parser(
+        "eval",
+        help="measure answer quality on a question set",
+        description="Ingest ARTICLES (JSON Lines) into a temporary database, ask every question "
+        'in QUESTIONS (JSON Lines: {"id", "question", "answers": [...]}) and report '
+        "answer-in-top-1, answer-in-top-3 and MRR@10, next to a plain BM25 baseline.",
+    )
+    _common_options(evaluation, top=False)
+    evaluation.add_argument("articles", type=Path, metavar="ARTICLES")
+    evaluation.add_argument("questions", type=Path, metavar="QUESTIONS")
+    evaluation.add_argument("--json", action="store_true", help="print JSON")
+    evaluation.add_argument(
+        "--misses", type=int, default=10, metavar="N", help="misses to list (default 10)"
+    )
+
     run = commands.add_parser(
         "run",
         help="run the Telegram bot",
@@ -386,6 +401,32 @@ async def cmd_chat(service: NewsService, args: argparse.Namespace) -> int:
 COMMANDS = {"ingest": cmd_ingest, "ask": cmd_ask, "stats": cmd_stats, "chat": cmd_chat}
 
 
+async def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.evaluate import evaluate
+
+    for path in (args.articles, args.questions):
+        if not path.is_file():
+            print(f"newsbot: error: no such file: {path}", file=sys.stderr)
+            return 1
+    report = await evaluate(settings, args.articles, args.questions)
+    result = report.as_dict()
+    if args.json:
+        print(json.dumps(result, ensure_ascii=False))
+        return 0
+    print(f"{result['questions']} questions   top-1   top-3   MRR@10")
+    for name in ("newsbot", "baseline"):
+        row = result[name]
+        print(f"{name:<13}{row['top1']:>10.3f}{row['top3']:>8.3f}{row['mrr10']:>9.3f}")
+    print(f"mean words in the first excerpt: {result['mean_excerpt_words']:.1f}")
+    for miss in result["misses"][: args.misses]:
+        print(
+            f"\nmiss {miss['id']} (answer at rank {miss['rank']}): {miss['question']}\n"
+            f"  expected: {' / '.join(miss['answers'])}\n"
+            f"  returned: {render.truncate(miss['returned'] or '(nothing)', 300)}"
+        )
+    return 0
+
+
 NO_TOKEN = """newsbot run needs a Telegram bot token in the TELEGRAM_BOT_TOKEN environment variable.
 
 To get one: open Telegram, talk to @BotFather, send /newbot and follow the steps; it replies
@@ -484,6 +525,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings = _settings(args)
         if args.command == "run":
             return cmd_run(args, settings)
+        if args.command == "eval":
+            return asyncio.run(cmd_eval(args, settings))
         return asyncio.run(_run(args, settings))
     except (SettingsError, StoreError) as e:
         print(f"newsbot: error: {e}", file=sys.stderr)

@@ -88,6 +88,9 @@ def store_config(settings: Settings) -> StoreConfig:
             max_per_article=s.max_per_article,
             near_duplicate_similarity=s.near_duplicate_similarity,
             max_query_chars=s.max_query_chars,
+            excerpt_words=s.excerpt_words,
+            excerpt_title_weight=s.excerpt_title_weight,
+            excerpt_answer_bonus=s.excerpt_answer_bonus,
         ),
         alerts=AlertConfig(
             min_coverage=settings.alerts.min_coverage,

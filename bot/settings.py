@@ -45,6 +45,9 @@ class SearchSettings:
     max_per_article: int
     near_duplicate_similarity: float
     max_query_chars: int
+    excerpt_words: int
+    excerpt_title_weight: float
+    excerpt_answer_bonus: float
 
 
 @dataclasses.dataclass(frozen=True)

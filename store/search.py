@@ -16,9 +16,10 @@ from typing import Any
 
 from rank_bm25 import BM25Plus
 
+from store.excerpts import best_windows
 from store.models import Highlight, Hit, SearchPage, StoredArticle
 from store.passages import sentence_spans
-from store.text import iter_tokens, query_terms
+from store.text import iter_tokens, query_terms, tokenize
 
 
 @dataclass(frozen=True)
@@ -29,6 +30,9 @@ class SearchConfig:
     max_per_article: int
     near_duplicate_similarity: float
     max_query_chars: int
+    excerpt_words: int
+    excerpt_title_weight: float
+    excerpt_answer_bonus: float
 
 
 class CorpusBM25(BM25Plus):  # type: ignore[misc]
@@ -93,12 +97,17 @@ class Searcher:
 
     def rank(self, query: str, limit: int) -> list[tuple[int, int, float, list[str]]]:
         """(passage id, article id, score, terms), best first, before any collapsing."""
+        return self._rank(query, limit)[0]
+
+    def _rank(
+        self, query: str, limit: int
+    ) -> tuple[list[tuple[int, int, float, list[str]]], dict[str, float]]:
         terms = query_terms(query[: self._config.max_query_chars])
         if not terms:
-            return []
+            return [], {}
         passages, avgdl = self._corpus()
         if passages == 0:
-            return []
+            return [], {}
         # Terms are letters and digits only, so quoting each makes any input a valid query.
         match = " OR ".join(f'"{term}"' for term in terms)
         rows = self._conn.execute(
@@ -108,11 +117,10 @@ class Searcher:
             (match, max(limit, self._config.candidates)),
         ).fetchall()
         if not rows:
-            return []
+            return [], {}
         candidate_terms = [row[2].split() for row in rows]
-        scorer = CorpusBM25(
-            candidate_terms, self._idf(terms, passages), avgdl, self._config.k1, self._config.b
-        )
+        weights = self._idf(terms, passages)
+        scorer = CorpusBM25(candidate_terms, weights, avgdl, self._config.k1, self._config.b)
         scores = scorer.get_scores(terms)
         ranked = sorted(
             zip(rows, scores, candidate_terms, strict=True),
@@ -121,52 +129,68 @@ class Searcher:
         )
         return [
             (row[0], row[1], float(score), toks) for row, score, toks in ranked[:limit] if score > 0
-        ]
+        ], weights
 
     def search(self, query: str, limit: int, offset: int = 0) -> SearchPage:
+        """The best excerpts for a question: articles in the order of their best passage,
+        and from each the sentence window(s) that best answer it (see store/excerpts.py)."""
         query = query[: self._config.max_query_chars]
         terms = query_terms(query)
-        ranked = self.rank(query, self._config.candidates)
+        ranked, weights = self._rank(query, self._config.candidates)
+        best_score: dict[int, float] = {}
+        for _, article_id, score, _ in ranked:
+            best_score.setdefault(article_id, score)
         kept: list[dict[str, Any]] = []
-        per_article: dict[int, int] = {}
         wanted = offset + limit + 1  # one more than the page tells whether there is more
-        for passage_id, article_id, score, toks in ranked:
+        for article_id, score in best_score.items():
             if len(kept) >= wanted:
                 break
-            if per_article.get(article_id, 0) >= self._config.max_per_article:
-                continue
-            words = set(toks)
-            duplicate_of = next(
-                (
-                    k
-                    for k in kept
-                    if k["article_id"] != article_id
-                    and _jaccard(k["words"], words) >= self._config.near_duplicate_similarity
-                ),
-                None,
+            title, text = self._article_text(article_id)
+            windows = best_windows(
+                text,
+                weights,
+                self._config.excerpt_words,
+                query,
+                self._config.max_per_article,
+                title,
+                self._config.excerpt_title_weight,
+                self._config.excerpt_answer_bonus,
             )
-            if duplicate_of is not None:
-                if (
-                    article_id not in duplicate_of["also"]
-                    and article_id != duplicate_of["article_id"]
-                ):
-                    duplicate_of["also"].append(article_id)
-                continue
-            per_article[article_id] = per_article.get(article_id, 0) + 1
-            kept.append(
-                {
-                    "id": passage_id,
-                    "article_id": article_id,
-                    "score": score,
-                    "words": words,
-                    "also": [],
-                }
-            )
+            for window in windows:
+                excerpt = text[window.start : window.end]
+                words = set(tokenize(excerpt))
+                duplicate_of = next(
+                    (
+                        k
+                        for k in kept
+                        if k["article_id"] != article_id
+                        and _jaccard(k["words"], words) >= self._config.near_duplicate_similarity
+                    ),
+                    None,
+                )
+                if duplicate_of is not None:
+                    if article_id not in duplicate_of["also"]:
+                        duplicate_of["also"].append(article_id)
+                    break
+                kept.append(
+                    {
+                        "article_id": article_id,
+                        "score": score,
+                        "text": excerpt,
+                        "words": words,
+                        "also": [],
+                    }
+                )
         page = kept[offset : offset + limit]
-        hits = tuple(self._hit(item, set(terms)) for item in page)
+        hits = tuple(self._hit(item, set(weights)) for item in page)
         return SearchPage(
             query=query, terms=tuple(terms), hits=hits, has_more=len(kept) > offset + limit
         )
+
+    def _article_text(self, article_id: int) -> tuple[str, str]:
+        row = self._conn.execute("SELECT title, text FROM articles WHERE id = ?", (article_id,))
+        title, text = row.fetchone()
+        return str(title), str(text)
 
     def article(self, article_id: int) -> StoredArticle:
         row = self._conn.execute(
@@ -177,17 +201,12 @@ class Searcher:
         return StoredArticle(*row)
 
     def _hit(self, item: dict[str, Any], terms: set[str]) -> Hit:
-        text = self._conn.execute(
-            "SELECT substr(a.text, p.start + 1, p.end - p.start) FROM passages p"
-            " JOIN articles a ON a.id = p.article_id WHERE p.id = ?",
-            (item["id"],),
-        ).fetchone()[0]
         return Hit(
-            passage_id=item["id"],
-            text=text,
+            passage_id=0,
+            text=item["text"],
             score=item["score"],
             article=self.article(item["article_id"]),
-            highlight=highlight(text, terms),
+            highlight=highlight(item["text"], terms),
             also_reported_by=tuple(self.article(a) for a in item["also"]),
         )
 

@@ -1,0 +1,154 @@
+"""Answer quality: ask every question of a QA set and check where the answer shows up.
+
+An answer counts when one of its strings (case- and quote-normalised) occurs in the quoted
+`text` of a result. Reported for newsbot and, in the same run, for a plain BM25 baseline:
+rank-bm25's Okapi over fixed 120-word chunks with the title prepended, no stemming.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from rank_bm25 import BM25Okapi
+
+from bot import extract
+from bot.service import open_service
+from bot.settings import Settings, with_database
+
+_QUOTES = str.maketrans({"‘": "'", "’": "'", "“": '"', "”": '"', "`": "'"})
+_PLAIN_WORD = re.compile(r"\w+")
+
+
+def normalise(text: str) -> str:
+    return " ".join(text.translate(_QUOTES).casefold().split())
+
+
+@dataclass(frozen=True)
+class Question:
+    id: str
+    question: str
+    answers: tuple[str, ...]
+
+
+@dataclass
+class Scores:
+    ranks: list[int | None] = field(default_factory=list)  # 0-based rank of the first hit
+
+    def add(self, rank: int | None) -> None:
+        self.ranks.append(rank)
+
+    def top(self, k: int) -> float:
+        return sum(1 for r in self.ranks if r is not None and r < k) / max(1, len(self.ranks))
+
+    def mrr(self, k: int = 10) -> float:
+        return sum(1 / (r + 1) for r in self.ranks if r is not None and r < k) / max(
+            1, len(self.ranks)
+        )
+
+    def as_dict(self) -> dict[str, float]:
+        return {"top1": self.top(1), "top3": self.top(3), "mrr10": self.mrr(10)}
+
+
+@dataclass
+class Report:
+    newsbot: Scores = field(default_factory=Scores)
+    baseline: Scores = field(default_factory=Scores)
+    misses: list[dict[str, Any]] = field(default_factory=list)
+    excerpt_words: list[int] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "questions": len(self.newsbot.ranks),
+            "newsbot": self.newsbot.as_dict(),
+            "baseline": self.baseline.as_dict(),
+            "mean_excerpt_words": sum(self.excerpt_words) / max(1, len(self.excerpt_words)),
+            "misses": self.misses,
+        }
+
+
+def read_jsonl(path: Path) -> Iterator[dict[str, Any]]:
+    with path.open(encoding="utf-8") as f:
+        for line in f:
+            if line.strip():
+                yield json.loads(line)
+
+
+def first_hit(texts: list[str], answers: tuple[str, ...]) -> int | None:
+    wanted = [normalise(a) for a in answers]
+    for rank, text in enumerate(texts):
+        normal = normalise(text)
+        if any(a in normal for a in wanted):
+            return rank
+    return None
+
+
+class PlainBM25:
+    """The baseline: 120-word chunks with the title prepended, lower-cased words."""
+
+    def __init__(self, articles: list[dict[str, Any]], words: int = 120) -> None:
+        self.chunks: list[str] = []
+        for article in articles:
+            tokens = str(article.get("text") or "").split()
+            for start in range(0, len(tokens), words):
+                self.chunks.append(
+                    f"{article.get('title') or ''}\n" + " ".join(tokens[start : start + words])
+                )
+        self.bm25 = BM25Okapi([self._tokens(c) for c in self.chunks])
+
+    @staticmethod
+    def _tokens(text: str) -> list[str]:
+        return _PLAIN_WORD.findall(text.lower())
+
+    def search(self, question: str, k: int = 10) -> list[str]:
+        scores = self.bm25.get_scores(self._tokens(question))
+        best = sorted(range(len(scores)), key=lambda i: -scores[i])[:k]
+        return [self.chunks[i] for i in best if scores[i] > 0]
+
+
+async def evaluate(
+    settings: Settings, articles_path: Path, questions_path: Path, k: int = 10
+) -> Report:
+    articles = list(read_jsonl(articles_path))
+    questions = [
+        Question(str(q["id"]), str(q["question"]), tuple(str(a) for a in q["answers"]))
+        for q in read_jsonl(questions_path)
+    ]
+    report = Report()
+    baseline = PlainBM25(articles)
+    with tempfile.TemporaryDirectory(prefix="newsbot-eval-") as tmp:
+        settings = with_database(settings, str(Path(tmp) / "eval.db"))
+        async with open_service(settings, fetching=False) as service:
+            items = []
+            for number, record in enumerate(articles, 1):
+                try:
+                    items.append((f"{articles_path}:{number}", extract.from_record(record)))
+                except extract.ExtractError:
+                    continue
+            size = settings.ingest.batch_size
+            for start in range(0, len(items), size):
+                await service.ingest_articles(items[start : start + size])
+            for q in questions:
+                page = await service.ask(q.question, k)
+                texts = [hit.text for hit in page.hits]
+                rank = first_hit(texts, q.answers)
+                report.newsbot.add(rank)
+                report.baseline.add(first_hit(baseline.search(q.question, k), q.answers))
+                if texts:
+                    report.excerpt_words.append(len(texts[0].split()))
+                if rank != 0:
+                    report.misses.append(
+                        {
+                            "id": q.id,
+                            "question": q.question,
+                            "answers": list(q.answers),
+                            "rank": rank,
+                            "returned": texts[0] if texts else None,
+                        }
+                    )
+    return report

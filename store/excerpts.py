@@ -1,0 +1,139 @@
+"""The excerpt to quote: the run of whole sentences in a passage that best answers a question.
+
+Sentences are scored by the question's terms, each weighted by its corpus idf times how
+distinctive it is *within the passage*: the article's own subject ("Stevens", "Supreme
+Court") is in most of its sentences and says little about which sentence answers, while the
+question's other words ("retired", "nominated") point at the one that does. A sentence that
+holds the kind of thing the question asks for (a year for "what year", a number for "how
+many") gets a bonus.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from store.passages import sentence_spans
+from store.text import tokenize
+
+_YEAR_QUESTION = re.compile(r"\b(what|which) year\b|\bwhen\b|\bwhat date\b", re.IGNORECASE)
+_NUMBER_QUESTION = re.compile(
+    r"\bhow (many|much|long|old|far|big|large|tall|high|deep)\b|\bwhat (percentage|number|"
+    r"proportion|share|age)\b|\bwhat was the (toll|total|score|cost|price)\b",
+    re.IGNORECASE,
+)
+_YEAR = re.compile(
+    r"\b(1[6-9]|20)\d\d\b|\b(January|February|March|April|May|June|July|August|"
+    r"September|October|November|December)\b"
+)
+_NUMBER = re.compile(
+    r"\d|\b(two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|"
+    r"dozen|hundred|thousand|million|billion|half|third|quarter)\b",
+    re.IGNORECASE,
+)
+_NAME_QUESTION = re.compile(
+    r"^\W*(who|whom|whose|which|where|(in|on|at|from|to|of|for|by) (which|what|whom))\b",
+    re.IGNORECASE,
+)
+_CAPITALISED = re.compile(r"(?<=[a-z,;:] )[A-Z][\w'-]+")
+
+
+def answer_check(question: str) -> Callable[[str], bool] | None:
+    """What the answer looks like, when the question says: a year or date, a number, or a
+    name the question does not already contain."""
+    if _YEAR_QUESTION.search(question):
+        return lambda sentence: bool(_YEAR.search(sentence))
+    if _NUMBER_QUESTION.search(question):
+        return lambda sentence: bool(_NUMBER.search(sentence))
+    if _NAME_QUESTION.search(question):
+        asked = set(tokenize(question))
+        return lambda sentence: any(
+            not set(tokenize(name)) <= asked for name in _CAPITALISED.findall(sentence)
+        )
+    return None
+
+
+def _related(a: str, b: str) -> bool:
+    """Forms of one word the stemmer keeps apart: west/western, analys/analysi, built/build."""
+    if a == b:
+        return True
+    shorter = min(len(a), len(b))
+    if shorter < 4 or a.isdigit() or b.isdigit():
+        return False
+    common = 0
+    for x, y in zip(a, b, strict=False):
+        if x != y:
+            break
+        common += 1
+    return common >= max(4, shorter - 1)
+
+
+def _matching(tokens: set[str], terms: Iterable[str]) -> set[str]:
+    """The question terms a sentence holds, allowing related word forms."""
+    return {t for t in terms if t in tokens or any(_related(t, u) for u in tokens)}
+
+
+@dataclass(frozen=True)
+class Window:
+    start: int
+    end: int
+    score: float
+
+
+def best_windows(
+    text: str,
+    weights: dict[str, float],
+    max_words: int,
+    question: str = "",
+    count: int = 1,
+    title: str = "",
+    title_weight: float = 0.1,
+    answer_bonus: float = 1.0,
+) -> list[Window]:
+    """Up to ``count`` non-overlapping runs of consecutive whole sentences of ``text`` (each at
+    most ``max_words`` words, or one sentence if a single one is longer) that best answer the
+    question, best first. Ties go to the longer window, for context. Without any matching
+    sentence: the opening sentences.
+
+    The title's words picked the article; inside it they say little about which sentence
+    answers, so they count ``title_weight`` as much. A sentence holding the kind of answer
+    asked for gets ``answer_bonus`` times the heaviest word's weight on top."""
+    sentences = sentence_spans(text)
+    if not sentences:
+        return [Window(0, len(text), 0.0)]
+    found = [_matching(set(tokenize(text[s.start : s.end])), weights.keys()) for s in sentences]
+    words = [len(text[s.start : s.end].split()) for s in sentences]
+    spread = {t: sum(1 for f in found if t in f) for t in weights}
+    in_title = set(tokenize(title))
+    distinct = {
+        t: w * math.log((len(sentences) + 1) / spread[t]) * (title_weight if t in in_title else 1.0)
+        if spread[t]
+        else 0.0
+        for t, w in weights.items()
+    }
+    check = answer_check(question)
+    bonus = answer_bonus * max(distinct.values(), default=0.0)
+    fits = [bool(check and check(text[s.start : s.end])) for s in sentences]
+    candidates: list[tuple[float, int, int, int]] = []  # (score, words, first, last)
+    for first in range(len(sentences)):
+        covered: set[str] = set()
+        total = 0
+        typed = False
+        for last in range(first, len(sentences)):
+            total += words[last]
+            if total > max_words and last > first:
+                break
+            covered |= found[last]
+            typed = typed or (fits[last] and bool(found[last]))
+            score = sum(distinct[t] for t in covered) + (bonus if typed else 0.0)
+            candidates.append((score, total, first, last))
+    candidates.sort(key=lambda c: (-c[0], -c[1], c[2]))
+    chosen: list[tuple[float, int, int, int]] = []
+    for candidate in candidates:
+        if len(chosen) == count:
+            break
+        if all(candidate[3] < c[2] or candidate[2] > c[3] for c in chosen):
+            chosen.append(candidate)
+    return [Window(sentences[c[2]].start, sentences[c[3]].end, c[0]) for c in chosen]

@@ -1,0 +1,114 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from bot.cli import main
+from store.excerpts import answer_check, best_windows
+from store.text import query_terms
+from tests.helpers import DATA
+
+ARTICLE = (
+    "The harbour wall in Sandside collapsed in a storm on Monday night. "
+    "Nobody was hurt, the council said. "
+    "Engineers say repairs will cost about 2.3 million pounds and take until spring. "
+    "The wall was built in 1887 by the railway company. "
+    "Fishing boats have moved to the marina at Arnside while the work goes on."
+)
+
+
+def _window(question: str, max_words: int = 30, count: int = 1, title: str = "") -> list[str]:
+    weights = {t: 1.0 for t in query_terms(question)}
+    return [
+        ARTICLE[w.start : w.end]
+        for w in best_windows(ARTICLE, weights, max_words, question, count, title)
+    ]
+
+
+def test_the_window_is_whole_sentences_around_the_best_match() -> None:
+    (text,) = _window("How much will the harbour wall repairs cost?")
+    assert "2.3 million pounds" in text
+    assert text[0].isupper() and text.endswith(".")
+    assert len(text.split()) <= 30
+
+
+def test_the_sentence_with_the_kind_of_answer_asked_for_wins() -> None:
+    (text,) = _window("In what year was the harbour wall in Sandside built?", max_words=12,
+                      title="Harbour wall collapses in Sandside storm")
+    assert text == "The wall was built in 1887 by the railway company."
+
+
+def test_title_words_count_for_little_inside_the_article() -> None:
+    (text,) = _window(
+        "Where did the harbour fishing boats go?",
+        max_words=14,
+        title="Harbour wall collapses in Sandside",
+    )
+    assert "marina at Arnside" in text
+
+
+def test_several_windows_do_not_overlap() -> None:
+    windows = _window("harbour wall repairs boats", max_words=20, count=3)
+    assert len(windows) == 3
+    for i, a in enumerate(windows):
+        for b in windows[i + 1 :]:
+            assert a not in b and b not in a
+
+
+def test_a_single_long_sentence_is_kept_whole() -> None:
+    text = "word " * 200 + "end."
+    (window,) = best_windows(text, {"word": 1.0}, 80)
+    assert text[window.start : window.end] == text.strip()
+
+
+@pytest.mark.parametrize(
+    ("question", "sentence", "fits"),
+    [
+        ("In what year did it open?", "It opened in 1987.", True),
+        ("When did it open?", "It opened in March.", True),
+        ("How many people came?", "About 800 people came.", True),
+        ("How many people came?", "Many people came.", False),
+        ("Who scored?", "The winner was scored by Jonah Pike.", True),
+        ("Who scored for Harrow?", "It was a goal for Harrow.", False),
+        ("Why did it close?", "It closed in 1987.", None),
+    ],
+)
+def test_answer_kinds(question: str, sentence: str, fits: bool | None) -> None:
+    check = answer_check(question)
+    assert (None if check is None else check(sentence)) == fits
+
+
+def test_eval_command_reports_newsbot_and_baseline(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    code = main(
+        [
+            "--db",
+            str(tmp_path / "unused.db"),
+            "eval",
+            "--json",
+            str(DATA / "sample.jsonl"),
+            str(DATA / "sample_questions.jsonl"),
+        ]
+    )
+    assert code == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["questions"] == 6
+    assert report["newsbot"]["top1"] == 1.0
+    assert report["newsbot"]["top3"] >= report["baseline"]["top3"]
+    assert 0 < report["mean_excerpt_words"] <= 80
+    assert not (tmp_path / "unused.db").exists()  # it works in a temporary database
+
+
+def test_eval_lists_misses(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    questions = tmp_path / "q.jsonl"
+    questions.write_text(
+        json.dumps({"id": "x", "question": "What colour is the moon?", "answers": ["cheese"]})
+        + "\n"
+    )
+    assert main(["eval", str(DATA / "sample.jsonl"), str(questions)]) == 0
+    out = capsys.readouterr().out
+    assert "miss x (answer at rank None): What colour is the moon?" in out
+    assert "expected: cheese" in out
