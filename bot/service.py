@@ -83,6 +83,7 @@ def store_config(settings: Settings) -> StoreConfig:
         max_text_chars=settings.ingest.max_text_chars,
         search=SearchConfig(
             candidates=s.candidates,
+            candidate_postings=s.candidate_postings,
             k1=s.k1,
             b=s.b,
             max_per_article=s.max_per_article,

@@ -39,6 +39,7 @@ class PassageSettings:
 @dataclasses.dataclass(frozen=True)
 class SearchSettings:
     candidates: int
+    candidate_postings: int
     k1: float
     b: float
     max_results: int

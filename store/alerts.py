@@ -68,9 +68,7 @@ class TopicMatcher:
 
     def _doc_freq(self, term: str) -> int:
         if term not in self._doc_freqs:
-            row = self._conn.execute(
-                "SELECT doc FROM passages_vocab WHERE term = ?", (term,)
-            ).fetchone()
+            row = self._conn.execute("SELECT df FROM term_stats WHERE term = ?", (term,)).fetchone()
             self._doc_freqs[term] = int(row[0]) if row else 0
         return self._doc_freqs[term]
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import sqlite3
+from collections import Counter
 from datetime import UTC, datetime
 
 from store.models import AddResult, AddStatus, ArticleInput
@@ -34,8 +35,10 @@ def add_article(
     min_words: int,
     max_words: int,
     max_text_chars: int,
+    doc_freqs: Counter[str],
 ) -> AddResult:
-    """Store one article inside the caller's transaction."""
+    """Store one article inside the caller's transaction; ``doc_freqs`` collects the change
+    in each term's document frequency, for :func:`update_term_stats`."""
     text = _cut(normalise_article_text(article.text), max_text_chars)
     title = " ".join(article.title.split()) or text[:80]
     if not tokenize(text):
@@ -73,6 +76,10 @@ def add_article(
             " content_hash = :content_hash, text = :text WHERE id = :id",
             {**fields, "id": article_id},
         )
+        for (terms,) in conn.execute(
+            "SELECT terms FROM passages WHERE article_id = ?", (article_id,)
+        ):
+            doc_freqs.subtract(set(terms.split()))
         conn.execute("DELETE FROM passages WHERE article_id = ?", (article_id,))
         status = AddStatus.UPDATED
     else:
@@ -91,9 +98,21 @@ def add_article(
     for position, span in enumerate(split_passages(text, min_words, max_words)):
         terms = title_terms + tokenize(text[span.start : span.end])
         rows.append((article_id, position, span.start, span.end, " ".join(terms), len(terms)))
+        doc_freqs.update(set(terms))
     conn.executemany(
         "INSERT INTO passages (article_id, position, start, end, terms, length)"
         " VALUES (?, ?, ?, ?, ?, ?)",
         rows,
     )
     return AddResult(status, article_id, title, len(rows))
+
+
+def update_term_stats(conn: sqlite3.Connection, doc_freqs: Counter[str]) -> None:
+    """Apply collected document-frequency changes (one statement per distinct term)."""
+    conn.executemany(
+        "INSERT INTO term_stats (term, df) VALUES (?, ?)"
+        " ON CONFLICT (term) DO UPDATE SET df = df + excluded.df",
+        [(term, change) for term, change in doc_freqs.items() if change],
+    )
+    if any(change < 0 for change in doc_freqs.values()):
+        conn.execute("DELETE FROM term_stats WHERE df <= 0")

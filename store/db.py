@@ -10,6 +10,7 @@ import asyncio
 import os
 import sqlite3
 import threading
+from collections import Counter
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -21,7 +22,7 @@ import sqlite_utils
 
 from store import alerts
 from store.alerts import AlertConfig, TopicMatcher
-from store.articles import add_article
+from store.articles import add_article, update_term_stats
 from store.migrations import migrate
 from store.models import (
     AddResult,
@@ -107,18 +108,24 @@ class Store:
 
     def add_articles(self, articles: Sequence[ArticleInput]) -> list[AddResult]:
         """All of ``articles`` in one transaction: after a crash, all or none are stored."""
-        return self._transaction(
-            lambda conn: [
+
+        def write(conn: sqlite3.Connection) -> list[AddResult]:
+            doc_freqs: Counter[str] = Counter()
+            results = [
                 add_article(
                     conn,
                     article,
                     min_words=self.config.min_words,
                     max_words=self.config.max_words,
                     max_text_chars=self.config.max_text_chars,
+                    doc_freqs=doc_freqs,
                 )
                 for article in articles
             ]
-        )
+            update_term_stats(conn, doc_freqs)
+            return results
+
+        return self._transaction(write)
 
     def search(self, query: str, limit: int, offset: int = 0) -> SearchPage:
         return self.searcher.search(query, limit, offset)

@@ -72,7 +72,13 @@ def _related(a: str, b: str) -> bool:
 
 def _matching(tokens: set[str], terms: Iterable[str]) -> set[str]:
     """The question terms a sentence holds, allowing related word forms."""
-    return {t for t in terms if t in tokens or any(_related(t, u) for u in tokens)}
+    found = set()
+    for term in terms:
+        if term in tokens:
+            found.add(term)
+        elif len(term) >= 4 and any(u[:4] == term[:4] and _related(term, u) for u in tokens):
+            found.add(term)
+    return found
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,7 @@ from store.text import iter_tokens, query_terms, tokenize
 @dataclass(frozen=True)
 class SearchConfig:
     candidates: int
+    candidate_postings: int
     k1: float
     b: float
     max_per_article: int
@@ -84,16 +85,14 @@ class Searcher:
         ).fetchone()
         return passages, (tokens / passages if passages else 0.0)
 
-    def _idf(self, terms: Sequence[str], passages: int) -> dict[str, float]:
-        values: dict[str, float] = {}
+    def _doc_freqs(self, terms: Sequence[str]) -> dict[str, int]:
+        """Passages containing each term, for the terms in the corpus at all."""
+        found: dict[str, int] = {}
         for term in terms:
-            row = self._conn.execute(
-                "SELECT doc FROM passages_vocab WHERE term = ?", (term,)
-            ).fetchone()
-            if row is None:
-                continue
-            values[term] = idf(passages, row[0])
-        return values
+            row = self._conn.execute("SELECT df FROM term_stats WHERE term = ?", (term,)).fetchone()
+            if row is not None:
+                found[term] = int(row[0])
+        return found
 
     def rank(self, query: str, limit: int) -> list[tuple[int, int, float, list[str]]]:
         """(passage id, article id, score, terms), best first, before any collapsing."""
@@ -108,8 +107,21 @@ class Searcher:
         passages, avgdl = self._corpus()
         if passages == 0:
             return [], {}
+        doc_freqs = self._doc_freqs(terms)
+        if not doc_freqs:
+            return [], {}
+        # Candidates come from the rarest terms only, up to a budget of postings: FTS5 must
+        # score every row its query matches, and a common word matches a large share of the
+        # corpus while adding little to any score. All terms still score the candidates.
+        chosen: list[str] = []
+        postings = 0
+        for term in sorted(doc_freqs, key=doc_freqs.__getitem__):
+            if chosen and postings + doc_freqs[term] > self._config.candidate_postings:
+                break
+            chosen.append(term)
+            postings += doc_freqs[term]
         # Terms are letters and digits only, so quoting each makes any input a valid query.
-        match = " OR ".join(f'"{term}"' for term in terms)
+        match = " OR ".join(f'"{term}"' for term in chosen)
         rows = self._conn.execute(
             "SELECT p.id, p.article_id, p.terms FROM passages_fts"
             " JOIN passages p ON p.id = passages_fts.rowid"
@@ -119,7 +131,7 @@ class Searcher:
         if not rows:
             return [], {}
         candidate_terms = [row[2].split() for row in rows]
-        weights = self._idf(terms, passages)
+        weights = {t: idf(passages, n) for t, n in doc_freqs.items()}
         scorer = CorpusBM25(candidate_terms, weights, avgdl, self._config.k1, self._config.b)
         scores = scorer.get_scores(terms)
         ranked = sorted(

@@ -35,8 +35,11 @@ def test_the_window_is_whole_sentences_around_the_best_match() -> None:
 
 
 def test_the_sentence_with_the_kind_of_answer_asked_for_wins() -> None:
-    (text,) = _window("In what year was the harbour wall in Sandside built?", max_words=12,
-                      title="Harbour wall collapses in Sandside storm")
+    (text,) = _window(
+        "In what year was the harbour wall in Sandside built?",
+        max_words=12,
+        title="Harbour wall collapses in Sandside storm",
+    )
     assert text == "The wall was built in 1887 by the railway company."
 
 

@@ -331,3 +331,19 @@ def test_paging_through_results(settings: Settings) -> None:
     assert first.has_more and second.has_more and not last.has_more
     seen = [h.article.url for h in first.hits + second.hits + last.hits]
     assert len(seen) == len(set(seen)) == 7
+
+
+def test_term_statistics_agree_with_the_full_text_index(settings: Settings) -> None:
+    store = _store(settings)
+    store.add_articles([article(title=t, text=x, url=f"https://n.test/{i}")
+                        for i, (t, x) in enumerate(CORPUS)])
+    store.add_articles([article(title="Council approves footbridge", url="https://n.test/0",
+                                text="The council changed its mind about the footbridge. "
+                                "A ferry will run instead, from June.")])
+
+    def stats() -> dict[str, int]:
+        return dict(store.conn.execute("SELECT term, df FROM term_stats"))
+
+    vocab = dict(store.conn.execute("SELECT term, doc FROM passages_vocab"))
+    assert stats() == vocab
+    assert "ferri" in vocab and vocab["footbridg"] == 2
