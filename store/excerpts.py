@@ -74,9 +74,10 @@ def _matching(tokens: set[str], terms: Iterable[str]) -> set[str]:
     """The question terms a sentence holds, allowing related word forms."""
     found = set()
     for term in terms:
-        if term in tokens:
-            found.add(term)
-        elif len(term) >= 4 and any(u[:4] == term[:4] and _related(term, u) for u in tokens):
+        exact = term in tokens
+        if exact or (
+            len(term) >= 4 and any(u[:4] == term[:4] and _related(term, u) for u in tokens)
+        ):
             found.add(term)
     return found
 
