@@ -15,8 +15,10 @@ from telegram.ext import AIORateLimiter, Application, BaseUpdateProcessor
 from bot import handlers
 from bot.access import AccessControl, RateLimiter
 from bot.alerts import AlertService
+from bot.feeds import FeedService
 from bot.handlers.alert_job import alerts_job
 from bot.handlers.common import BotDeps
+from bot.handlers.feeds import feeds_job
 from bot.service import open_service
 from bot.settings import Settings
 
@@ -68,6 +70,7 @@ def build_application(settings: Settings, token: str) -> Application:  # type: i
         app.bot_data["deps"] = BotDeps(
             service=service,
             alerts=AlertService(settings, service.store),
+            feeds=FeedService(service),
             access=AccessControl(settings.access),
             limiter=RateLimiter(settings.rate_limit),
         )
@@ -77,6 +80,13 @@ def build_application(settings: Settings, token: str) -> Application:  # type: i
             interval=settings.alerts.check_interval,
             first=0.1,
             name="alerts",
+            job_kwargs={"max_instances": 3, "coalesce": True},
+        )
+        app.job_queue.run_repeating(
+            feeds_job,
+            interval=settings.feeds.check_interval,
+            first=1.0,
+            name="feeds",
             job_kwargs={"max_instances": 3, "coalesce": True},
         )
         await app.bot.set_my_commands(

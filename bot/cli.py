@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import json
 import logging
 import os
@@ -102,6 +103,24 @@ def build_parser() -> argparse.ArgumentParser:
 
     chat = commands.add_parser("chat", help="talk to newsbot in the terminal")
     _common_options(chat, top=False)
+
+    feeds = commands.add_parser(
+        "feeds",
+        help="manage news feeds (RSS/Atom)",
+        description="Add, list and remove the feeds newsbot reads, or poll them once (for cron).",
+    )
+    _common_options(feeds, top=False)
+    feed_commands = feeds.add_subparsers(dest="feeds_command", metavar="ACTION", required=True)
+    feed_add = feed_commands.add_parser("add", help="add a feed, or a site that announces one")
+    feed_add.add_argument("url", metavar="URL")
+    feed_list = feed_commands.add_parser("list", help="list feeds with their state")
+    feed_list.add_argument("--json", action="store_true", help="print JSON lines")
+    feed_remove = feed_commands.add_parser("remove", help="remove a feed")
+    feed_remove.add_argument("url", metavar="URL")
+    feed_poll = feed_commands.add_parser("poll", help="fetch due feeds once and store new items")
+    feed_poll.add_argument("--all", action="store_true", help="fetch every feed, due or not")
+    for sub in (feed_add, feed_list, feed_remove, feed_poll):
+        _common_options(sub, top=False)
 
     evaluation = commands.add_parser(
         "eval",
@@ -398,7 +417,57 @@ async def cmd_chat(service: NewsService, args: argparse.Namespace) -> int:
             print(reply, flush=True)
 
 
-COMMANDS = {"ingest": cmd_ingest, "ask": cmd_ask, "stats": cmd_stats, "chat": cmd_chat}
+async def cmd_feeds(service: NewsService, args: argparse.Namespace) -> int:
+    from bot.feeds import FeedError, FeedService
+
+    feeds = FeedService(service)
+    action = args.feeds_command
+    if action == "add":
+        try:
+            feed, created = await feeds.add(args.url)
+        except FeedError as e:
+            print(f"failed: {args.url}: {e}")
+            return 1
+        print(
+            f"{'added' if created else 'already listed'}: {feed.title or feed.url} "
+            f"({feed.url}, {feed.items} items)"
+        )
+    elif action == "list":
+        for feed in await feeds.feeds():
+            if args.json:
+                print(json.dumps(dataclasses.asdict(feed), ensure_ascii=False))
+            else:
+                state = f"error: {feed.last_error}" if feed.last_error else "ok"
+                print(
+                    f"{feed.url}\t{feed.title or ''}\t{feed.items} items\t"
+                    f"last fetched {feed.last_fetched_at or 'never'}\t{state}"
+                )
+    elif action == "remove":
+        if not await feeds.remove(args.url.strip()):
+            print(f"failed: {args.url}: no such feed")
+            return 1
+        print(f"removed: {args.url}")
+    else:
+        failed = 0
+        for result in await feeds.poll_due(everything=args.all):
+            if result.error:
+                failed += 1
+                print(f"failed: {result.feed}: {result.error}")
+            elif result.not_modified:
+                print(f"not modified: {result.feed}")
+            else:
+                print(f"polled: {result.feed}: {result.new} new, {result.stored} stored")
+        return 1 if failed else 0
+    return 0
+
+
+COMMANDS = {
+    "ingest": cmd_ingest,
+    "ask": cmd_ask,
+    "stats": cmd_stats,
+    "chat": cmd_chat,
+    "feeds": cmd_feeds,
+}
 
 
 async def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
@@ -506,7 +575,8 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 
 async def _run(args: argparse.Namespace, settings: Settings) -> int:
-    async with open_service(settings, fetching=args.command in {"ingest", "chat"}) as service:
+    fetching = args.command in {"ingest", "chat", "feeds"}
+    async with open_service(settings, fetching=fetching) as service:
         return await COMMANDS[args.command](service, args)
 
 

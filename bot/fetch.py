@@ -24,6 +24,18 @@ log = logging.getLogger(__name__)
 
 HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
 TEXT_TYPES = frozenset({"text/plain", "text/markdown"})
+FEED_TYPES = frozenset(
+    {
+        "application/rss+xml",
+        "application/atom+xml",
+        "application/rdf+xml",
+        "application/xml",
+        "text/xml",
+        "application/feed+json",
+        "application/x-rss+xml",
+        "application/x-atom+xml",
+    }
+)
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 
 
@@ -111,6 +123,9 @@ class FetchedPage:
     content_type: str
     body: bytes
     charset: str | None
+    status: int = 200  # 304 when a conditional request found nothing new (empty body)
+    etag: str | None = None
+    last_modified: str | None = None
 
     def text(self) -> str:
         for encoding in (self.charset, "utf-8"):
@@ -170,10 +185,21 @@ class Fetcher:
             raise FetchError(f"{host} is an internal address; it will not be fetched")
 
     async def fetch(
-        self, url: str, accept: frozenset[str] = HTML_TYPES | TEXT_TYPES
+        self,
+        url: str,
+        accept: frozenset[str] = HTML_TYPES | TEXT_TYPES,
+        *,
+        etag: str | None = None,
+        last_modified: str | None = None,
     ) -> FetchedPage:
+        """GET a page; with ``etag``/``last_modified`` it is a conditional request."""
+        headers = {}
+        if etag:
+            headers["If-None-Match"] = etag
+        if last_modified:
+            headers["If-Modified-Since"] = last_modified
         try:
-            return await self._fetch(url, accept)
+            return await self._fetch(url, accept, headers)
         except FetchError:
             raise
         except aiohttp.ClientConnectorError as e:
@@ -194,11 +220,15 @@ class Fetcher:
             log.info("fetch of %s failed: %r", url, e)
             raise FetchError(f"could not fetch {url}: {type(e).__name__}") from None
 
-    async def _fetch(self, url: str, accept: frozenset[str]) -> FetchedPage:
+    async def _fetch(
+        self, url: str, accept: frozenset[str], headers: dict[str, str]
+    ) -> FetchedPage:
         current = url
         for _ in range(self._settings.max_redirects + 1):
             self._check_url(current)
-            async with self._session.get(current, allow_redirects=False) as response:
+            async with self._session.get(
+                current, allow_redirects=False, headers=headers
+            ) as response:
                 if response.status in _REDIRECTS and "Location" in response.headers:
                     current = urljoin(current, response.headers["Location"])
                     continue
@@ -208,6 +238,16 @@ class Fetcher:
     async def _read(
         self, url: str, response: aiohttp.ClientResponse, accept: frozenset[str]
     ) -> FetchedPage:
+        if response.status == 304:
+            return FetchedPage(
+                url,
+                "",
+                b"",
+                None,
+                304,
+                response.headers.get("ETag"),
+                response.headers.get("Last-Modified"),
+            )
         if response.status == 404 or response.status == 410:
             raise FetchError(f"page not found ({response.status})")
         if response.status in (401, 402, 403):
@@ -235,6 +275,8 @@ class Fetcher:
             content_type=content_type,
             body=b"".join(chunks),
             charset=response.charset,
+            etag=response.headers.get("ETag"),
+            last_modified=response.headers.get("Last-Modified"),
         )
 
 

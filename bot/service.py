@@ -164,18 +164,26 @@ class NewsService:
             return IngestOutcome(source_label, "failed", url=url, reason=str(e))
         return await self._ingest_one(source_label, article)
 
-    async def ingest_url(self, url: str) -> IngestOutcome:
+    async def article_from_url(self, url: str) -> ArticleInput:
+        """Fetch and extract one page; raises FetchError or ExtractError with the reason."""
         if not is_web_url(url):
-            return IngestOutcome(url, "failed", reason="not an http(s) link")
+            raise FetchError("not an http(s) link")
         if self.fetcher is None:
-            return IngestOutcome(url, "failed", reason="fetching is not available here")
-        try:
-            page = await self.fetcher.fetch(url)
-        except FetchError as e:
-            return IngestOutcome(url, "failed", url=url, reason=str(e))
+            raise FetchError("fetching is not available here")
+        page = await self.fetcher.fetch(url)
         if page.content_type in HTML_TYPES:
-            return await self.ingest_html(page.body, source_label=url, url=page.url)
-        return await self.ingest_text(page.text(), source_label=url, url=page.url)
+            # Extraction is CPU work: keep it off the event loop.
+            return await asyncio.to_thread(extract.from_html, page.body, url=page.url)
+        return extract.from_text(
+            page.text(), url=page.url, source=self.settings.ingest.default_source
+        )
+
+    async def ingest_url(self, url: str) -> IngestOutcome:
+        try:
+            article = await self.article_from_url(url)
+        except (FetchError, extract.ExtractError) as e:
+            return IngestOutcome(url, "failed", url=url if is_web_url(url) else None, reason=str(e))
+        return await self._ingest_one(url, article)
 
     def _mostly_links(self, post: Post) -> bool:
         words = len(re.sub(r"https?://\S+", " ", post.text).split())

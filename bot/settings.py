@@ -128,6 +128,16 @@ class AlertSettings:
 
 
 @dataclasses.dataclass(frozen=True)
+class FeedSettings:
+    poll_interval: float
+    jitter: float
+    max_backoff: float
+    max_items_per_poll: int
+    check_interval: float
+    concurrent_polls: int
+
+
+@dataclasses.dataclass(frozen=True)
 class Settings:
     database: DatabaseSettings
     passages: PassageSettings
@@ -140,6 +150,7 @@ class Settings:
     access: AccessSettings
     rate_limit: RateLimitSettings
     alerts: AlertSettings
+    feeds: FeedSettings
 
 
 def _read_toml(path: Path) -> dict[str, Any]:

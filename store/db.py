@@ -16,11 +16,11 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import sqlite_utils
 
-from store import alerts
+from store import alerts, feeds
 from store.alerts import AlertConfig, TopicMatcher
 from store.articles import add_article, update_term_stats
 from store.migrations import migrate
@@ -28,6 +28,7 @@ from store.models import (
     AddResult,
     ArticleInput,
     ChatSettings,
+    Feed,
     PendingAlert,
     SavedQuery,
     SearchPage,
@@ -238,6 +239,29 @@ class Store:
             )
         )
 
+    # ------------------------------------------------------------ feeds
+
+    def add_feed(self, url: str, title: str | None, added_by: int | None) -> tuple[Feed, bool]:
+        return self._transaction(lambda c: feeds.add_feed(c, url, title, added_by))
+
+    def feed(self, url_or_id: str | int) -> Feed | None:
+        return feeds.get_feed(self.conn, url_or_id)
+
+    def feeds(self) -> list[Feed]:
+        return feeds.list_feeds(self.conn)
+
+    def due_feeds(self, now: str) -> list[Feed]:
+        return feeds.due_feeds(self.conn, now)
+
+    def remove_feed(self, url_or_id: str | int) -> bool:
+        return self._transaction(lambda c: feeds.remove_feed(c, url_or_id))
+
+    def unseen_entries(self, feed_id: int, keys: Sequence[str]) -> list[str]:
+        return feeds.unseen_entries(self.conn, feed_id, keys)
+
+    def record_poll(self, feed_id: int, **outcome: Any) -> None:
+        self._transaction(lambda c: feeds.record_poll(c, feed_id, **outcome))
+
     def all_passage_terms(self) -> list[tuple[int, list[str]]]:
         """Every passage's terms (for exhaustive baselines in tests and benchmarks)."""
         return [
@@ -368,6 +392,29 @@ class AsyncStore:
         return await self._write(
             lambda s: s.mark_retry(alert_ids, error, not_before, max_attempts, count_attempt)
         )
+
+    async def add_feed(
+        self, url: str, title: str | None, added_by: int | None
+    ) -> tuple[Feed, bool]:
+        return await self._write(lambda s: s.add_feed(url, title, added_by))
+
+    async def feed(self, url_or_id: str | int) -> Feed | None:
+        return await self._read(lambda s: s.feed(url_or_id))
+
+    async def feeds(self) -> list[Feed]:
+        return await self._read(lambda s: s.feeds())
+
+    async def due_feeds(self, now: str) -> list[Feed]:
+        return await self._read(lambda s: s.due_feeds(now))
+
+    async def remove_feed(self, url_or_id: str | int) -> bool:
+        return await self._write(lambda s: s.remove_feed(url_or_id))
+
+    async def unseen_entries(self, feed_id: int, keys: Sequence[str]) -> list[str]:
+        return await self._read(lambda s: s.unseen_entries(feed_id, keys))
+
+    async def record_poll(self, feed_id: int, **outcome: Any) -> None:
+        await self._write(lambda s: s.record_poll(feed_id, **outcome))
 
     async def close(self) -> None:
         loop = asyncio.get_running_loop()

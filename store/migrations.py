@@ -155,12 +155,38 @@ M005_TERM_STATS = """
         INSERT INTO term_stats (term, df) SELECT term, doc FROM passages_vocab;
 """
 
+# News feeds: what to poll, when, with what validators; and which entries were already seen.
+M006_FEEDS = """
+        CREATE TABLE feeds (
+            id INTEGER PRIMARY KEY,
+            url TEXT NOT NULL UNIQUE,
+            title TEXT,
+            added_by INTEGER,
+            added_at TEXT NOT NULL,
+            etag TEXT,
+            last_modified TEXT,
+            last_fetched_at TEXT,
+            last_new_at TEXT,
+            last_error TEXT,
+            errors INTEGER NOT NULL DEFAULT 0,
+            next_fetch_at TEXT NOT NULL DEFAULT '',
+            items INTEGER NOT NULL DEFAULT 0
+        );
+        CREATE TABLE feed_entries (
+            feed_id INTEGER NOT NULL REFERENCES feeds(id) ON DELETE CASCADE,
+            entry_key TEXT NOT NULL,
+            seen_at TEXT NOT NULL,
+            PRIMARY KEY (feed_id, entry_key)
+        ) WITHOUT ROWID;
+"""
+
 MIGRATIONS: tuple[tuple[int, str, str], ...] = (
     (1, "articles and passages", M001_ARTICLES_AND_PASSAGES),
     (2, "search index", M002_SEARCH_INDEX),
     (3, "saved queries", M003_QUERIES),
     (4, "topic alerts", M004_ALERTS),
     (5, "term statistics", M005_TERM_STATS),
+    (6, "news feeds", M006_FEEDS),
 )
 
 

@@ -125,3 +125,18 @@ class PendingAlert:
     kind: str  # "instant" or "digest"
     attempts: int
     hit: Hit  # the best-matching passage of the article, highlighted for the topic
+
+
+@dataclass(frozen=True)
+class Feed:
+    id: int
+    url: str
+    title: str | None
+    etag: str | None
+    last_modified: str | None
+    last_fetched_at: str | None
+    last_new_at: str | None
+    last_error: str | None
+    errors: int
+    next_fetch_at: str
+    items: int

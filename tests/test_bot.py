@@ -45,7 +45,16 @@ async def _seed(bot: SimpleNamespace) -> None:
 
 async def test_commands_are_registered_at_start(bot: SimpleNamespace) -> None:
     names = [c["command"] for c in bot.fake.commands]
-    assert names == ["ask", "subscribe", "subscriptions", "settings", "stats", "sources", "help"]
+    assert names == [
+        "ask",
+        "subscribe",
+        "subscriptions",
+        "settings",
+        "feeds",
+        "stats",
+        "sources",
+        "help",
+    ]
 
 
 async def test_private_question_gets_quotes_with_links(bot: SimpleNamespace) -> None:

@@ -335,11 +335,19 @@ def test_paging_through_results(settings: Settings) -> None:
 
 def test_term_statistics_agree_with_the_full_text_index(settings: Settings) -> None:
     store = _store(settings)
-    store.add_articles([article(title=t, text=x, url=f"https://n.test/{i}")
-                        for i, (t, x) in enumerate(CORPUS)])
-    store.add_articles([article(title="Council approves footbridge", url="https://n.test/0",
-                                text="The council changed its mind about the footbridge. "
-                                "A ferry will run instead, from June.")])
+    store.add_articles(
+        [article(title=t, text=x, url=f"https://n.test/{i}") for i, (t, x) in enumerate(CORPUS)]
+    )
+    store.add_articles(
+        [
+            article(
+                title="Council approves footbridge",
+                url="https://n.test/0",
+                text="The council changed its mind about the footbridge. "
+                "A ferry will run instead, from June.",
+            )
+        ]
+    )
 
     def stats() -> dict[str, int]:
         return dict(store.conn.execute("SELECT term, df FROM term_stats"))

@@ -11,7 +11,7 @@ from telegram.ext import (
     filters,
 )
 
-from bot.handlers import ask, info, ingest, subscriptions
+from bot.handlers import ask, feeds, info, ingest, subscriptions
 from bot.handlers.common import drop_bot_messages
 from bot.handlers.errors import on_error
 
@@ -30,6 +30,7 @@ COMMANDS = [
     ("subscribe", "get alerts on a topic"),
     ("subscriptions", "your topics: pause, digest, delete"),
     ("settings", "timezone, digest hour, quiet hours"),
+    ("feeds", "the news feeds I read"),
     ("stats", "how much news I know"),
     ("sources", "where my news comes from"),
     ("help", "what I can do"),
@@ -48,8 +49,11 @@ def register(app: Application) -> None:  # type: ignore[type-arg]
     app.add_handler(CommandHandler("subscriptions", subscriptions.list_subscriptions))
     app.add_handler(CommandHandler("unsubscribe", subscriptions.unsubscribe))
     app.add_handler(CommandHandler("settings", subscriptions.settings_command))
+    app.add_handler(CommandHandler("addfeed", feeds.add_feed))
+    app.add_handler(CommandHandler("feeds", feeds.list_feeds))
     app.add_handler(CallbackQueryHandler(ask.more_button, pattern=r"^more:"))
     app.add_handler(CallbackQueryHandler(subscriptions.button, pattern=r"^sub:"))
+    app.add_handler(CallbackQueryHandler(feeds.button, pattern=r"^feed:"))
     app.add_handler(CallbackQueryHandler(info.stale_button))
 
     app.add_handler(MessageHandler(filters.UpdateType.CHANNEL_POST, ingest.channel_post))

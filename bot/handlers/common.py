@@ -12,6 +12,7 @@ from telegram.ext import ApplicationHandlerStop, ContextTypes
 
 from bot.access import AccessControl, Action, RateLimiter
 from bot.alerts import AlertService
+from bot.feeds import FeedService
 from bot.service import NewsService
 
 log = logging.getLogger(__name__)
@@ -36,6 +37,7 @@ class BotDeps:
 
     service: NewsService
     alerts: AlertService
+    feeds: FeedService
     access: AccessControl
     limiter: RateLimiter
 
