@@ -291,6 +291,8 @@ HELP_HTML = """I answer questions about the news I have been given, with \
 /subscribe <i>topic</i> — alerts when new stories match (use "exact phrases" and -excluded words)
 /subscriptions — your topics: pause, daily digest, delete
 /settings — timezone, digest hour, quiet hours
+/addfeed <i>address</i> — read an RSS or Atom feed (admins)
+/feeds — the feeds I read
 /stats — how much I know
 /sources — where my news comes from
 /help — this text"""
