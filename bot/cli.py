@@ -122,6 +122,16 @@ def build_parser() -> argparse.ArgumentParser:
     for sub in (feed_add, feed_list, feed_remove, feed_poll):
         _common_options(sub, top=False)
 
+    backup = commands.add_parser(
+        "backup",
+        help="copy the database safely while it is in use",
+        description="Write a consistent copy of the database to DEST with SQLite's online "
+        "backup; the bot and other commands may keep running meanwhile.",
+    )
+    _common_options(backup, top=False)
+    backup.add_argument("destination", type=Path, metavar="DEST")
+    backup.add_argument("--force", action="store_true", help="replace DEST if it exists")
+
     evaluation = commands.add_parser(
         "eval",
         help="measure answer quality on a question set",
@@ -461,12 +471,45 @@ async def cmd_feeds(service: NewsService, args: argparse.Namespace) -> int:
     return 0
 
 
+def _backup_problem(destination: Path, database: str, force: bool) -> str | None:
+    if destination.resolve() == Path(database).resolve():
+        return "DEST is the database itself"
+    if destination.exists() and not force:
+        return f"{destination} exists; use --force to replace it"
+    if not destination.parent.is_dir():
+        return f"folder {destination.parent} does not exist"
+    destination.with_name(destination.name + ".partial").unlink(missing_ok=True)
+    return None
+
+
+def _finish_backup(partial: Path, destination: Path) -> int:
+    partial.replace(destination)  # never leave a half-written backup under the real name
+    return destination.stat().st_size
+
+
+async def cmd_backup(service: NewsService, args: argparse.Namespace) -> int:
+    destination: Path = args.destination
+    problem = await asyncio.to_thread(
+        _backup_problem, destination, service.settings.database.path, args.force
+    )
+    if problem:
+        print(f"newsbot: error: {problem}", file=sys.stderr)
+        return 1
+    partial = destination.with_name(destination.name + ".partial")
+    await service.store.backup(str(partial))
+    size = await asyncio.to_thread(_finish_backup, partial, destination)
+    stats = await service.stats()
+    print(f"backed up {stats.articles} articles to {destination} ({_size(size)})")
+    return 0
+
+
 COMMANDS = {
     "ingest": cmd_ingest,
     "ask": cmd_ask,
     "stats": cmd_stats,
     "chat": cmd_chat,
     "feeds": cmd_feeds,
+    "backup": cmd_backup,
 }
 
 
@@ -603,6 +646,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
+    except Exception as e:  # a bug: say so briefly, keep the details in the log
+        log.exception("newsbot %s failed", args.command)
+        print(
+            f"newsbot: error: unexpected failure ({type(e).__name__}: {e}); "
+            "run with -v for details",
+            file=sys.stderr,
+        )
+        return 1
     except BrokenPipeError:
         return 0
 

@@ -262,6 +262,27 @@ class Store:
     def record_poll(self, feed_id: int, **outcome: Any) -> None:
         self._transaction(lambda c: feeds.record_poll(c, feed_id, **outcome))
 
+    def backup(self, destination: str) -> None:
+        """A consistent copy of the live database (SQLite's online backup), safe while the
+        bot and other processes keep writing."""
+        target = sqlite3.connect(destination)
+        try:
+            self.conn.backup(target, pages=1024)
+        finally:
+            target.close()
+
+    def integrity_problems(self) -> list[str]:
+        """What PRAGMA integrity_check and the search index's own check report (empty if
+        all is well)."""
+        problems = [row[0] for row in self.conn.execute("PRAGMA integrity_check") if row[0] != "ok"]
+        try:
+            self.conn.execute(
+                "INSERT INTO passages_fts (passages_fts, rank) VALUES ('integrity-check', 1)"
+            )
+        except sqlite3.DatabaseError as e:
+            problems.append(f"search index: {e}")
+        return problems
+
     def all_passage_terms(self) -> list[tuple[int, list[str]]]:
         """Every passage's terms (for exhaustive baselines in tests and benchmarks)."""
         return [
@@ -415,6 +436,9 @@ class AsyncStore:
 
     async def record_poll(self, feed_id: int, **outcome: Any) -> None:
         await self._write(lambda s: s.record_poll(feed_id, **outcome))
+
+    async def backup(self, destination: str) -> None:
+        await self._read(lambda s: s.backup(destination))
 
     async def close(self) -> None:
         loop = asyncio.get_running_loop()

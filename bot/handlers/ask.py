@@ -136,6 +136,10 @@ async def more_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     if saved is None:
         await query.answer(EXPIRED, show_alert=True)
         return
+    chat = update.effective_chat
+    if saved.chat_id is not None and chat is not None and saved.chat_id != chat.id:
+        await query.answer("This button belongs to another chat.", show_alert=True)
+        return
     if not await permitted(update, context, Action.ASK):
         await query.answer()
         return
