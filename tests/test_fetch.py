@@ -62,6 +62,32 @@ async def _never(request: web.Request) -> web.StreamResponse:
     raise AssertionError  # pragma: no cover
 
 
+async def _trickle(request: web.Request) -> web.StreamResponse:
+    """One byte a second: each read is quick, so only the total time limit ends it."""
+    response = web.StreamResponse(headers={"Content-Type": "text/html"})
+    await response.prepare(request)
+    for _ in range(3600):
+        await response.write(b"x")
+        await asyncio.sleep(1)  # the hostile server's pace, not a wait in the test
+    return response
+
+
+async def _endless(request: web.Request) -> web.StreamResponse:
+    response = web.StreamResponse(headers={"Content-Type": "text/html"})
+    await response.prepare(request)
+    chunk = b"<p>" + b"y" * 65_536 + b"</p>"
+    try:
+        while True:
+            await response.write(chunk)
+    except (ConnectionResetError, RuntimeError):
+        return response
+
+
+async def _bad_charset(request: web.Request) -> web.Response:
+    page = (DATA / "article.html").read_bytes()
+    return web.Response(body=page, headers={"Content-Type": "text/html; charset=no-such-charset"})
+
+
 async def _chunked_big(request: web.Request) -> web.StreamResponse:
     response = web.StreamResponse(headers={"Content-Type": "text/html"})
     await response.prepare(request)
@@ -106,6 +132,13 @@ def _app() -> web.Application:
         ),
     )
     add("/slow", _never)
+    add("/trickle", _trickle)
+    add("/endless", _endless)
+    add("/bad-charset", _bad_charset)
+    add("/to-loopback", redirect("http://127.0.0.2:8080/admin"))
+    add("/to-link-local", redirect("http://[fe80::1]/"))
+    add("/to-mapped", redirect("http://[::ffff:10.0.0.1]/"))
+    add("/to-localhost-name", redirect("http://local.test/"))
     add("/loop", redirect("/loop"))
     add("/hop", redirect("/article"))
     add("/to-metadata", redirect("http://169.254.169.254/latest/meta-data/"))
@@ -128,7 +161,7 @@ async def harness(settings: Settings) -> AsyncIterator[SimpleNamespace]:
             "internal.test": "10.0.0.1",
             "metadata.test": "169.254.169.254",
             "mapped.test": "::ffff:10.0.0.1",
-            "local.test": "127.0.0.1",
+            "local.test": "127.0.0.2",
         }
     )
     connections: list[str] = []
@@ -167,6 +200,8 @@ async def test_fetches_a_page(server: BaseTestServer, harness: SimpleNamespace) 
         ("/chunked-big", "too big"),
         ("/bomb", "too big"),
         ("/slow", "took too long"),
+        ("/trickle", "took too long"),
+        ("/endless", "too big"),
         ("/loop", "too many redirects"),
         ("/to-file", "only http and https"),
     ],
@@ -214,7 +249,17 @@ async def test_host_names_resolving_inside_are_refused_before_connecting(
     assert harness.connections == []
 
 
-@pytest.mark.parametrize("path", ["/to-metadata", "/to-internal"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/to-metadata",
+        "/to-internal",
+        "/to-loopback",
+        "/to-link-local",
+        "/to-mapped",
+        "/to-localhost-name",
+    ],
+)
 async def test_redirects_to_inside_are_refused(
     server: BaseTestServer, harness: SimpleNamespace, path: str
 ) -> None:
@@ -251,3 +296,33 @@ def test_public_address_classification() -> None:
         "not-an-ip",
     ):
         assert not is_public_address(internal), internal
+
+
+async def test_an_invalid_charset_still_reads(
+    server: BaseTestServer, harness: SimpleNamespace
+) -> None:
+    from bot import extract
+
+    page = await harness.fetcher.fetch(str(server.make_url("/bad-charset")))
+    assert page.charset == "no-such-charset"
+    assert "Piel Island" in page.text()
+    assert "Piel Island" in extract.from_html(page.body).text
+
+
+async def test_failures_are_fast_and_memory_bounded(
+    server: BaseTestServer, harness: SimpleNamespace
+) -> None:
+    import time
+    import tracemalloc
+
+    tracemalloc.start()
+    started = time.monotonic()
+    try:
+        for path in ("/endless", "/bomb", "/trickle", "/loop"):
+            with pytest.raises(FetchError):
+                await harness.fetcher.fetch(str(server.make_url(path)))
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert time.monotonic() - started < 10
+    assert peak < 20 * 1024 * 1024  # the 200 kB limit, not the 5 MB bomb or the endless body
