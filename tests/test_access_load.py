@@ -126,3 +126,22 @@ async def test_two_hundred_users_at_once(settings: Settings, fake: FakeBotAPI) -
         assert first["visible"].startswith("I know 8 articles")  # answered in order
         assert "purple heron" in second["visible"].lower()
     assert peak < 150 * 1024 * 1024, f"peak Python memory {peak / 1e6:.0f} MB"
+
+
+async def test_random_messages_all_get_valid_replies(settings: Settings, fake: FakeBotAPI) -> None:
+    import random
+
+    rng = random.Random(20261126)
+    alphabet = "ab <>&\"'/*()[]{}`~_-\n\t😀éß字\u200b\u202e" + "".join(map(chr, range(32, 127)))
+    texts = ["".join(rng.choice(alphabet) for _ in range(rng.randint(1, 600))) for _ in range(60)]
+    texts += ["/" + t[:30] for t in texts[:10]] + ["x" * 4096, "@" * 50, "#" * 3000]
+    texts = [t for t in texts if t.strip()]
+    someone = user(4242, "Fuzzy")
+    async with running_bot(bot_settings(settings, fake)) as app:
+        await _seed(app)
+        for text in texts:
+            await fake.message(text, sender=someone)
+        await fake.wait_for(lambda: len(fake.sent_to(someone["id"])) >= len(texts), timeout=60)
+    # The fake server rejected nothing: every reply parsed as Telegram HTML within 4096.
+    assert len(fake.sent_to(someone["id"])) == len(texts)
+    assert not [c for c in fake.method_calls("sendMessage") if not c.get("text")]
