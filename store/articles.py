@@ -41,15 +41,18 @@ def add_article(
     in each term's document frequency, for :func:`update_term_stats`."""
     text = _cut(normalise_article_text(article.text), max_text_chars)
     title = " ".join(article.title.split()) or text[:80]
-    if not tokenize(text):
-        return AddResult(AddStatus.EMPTY, None, title)
     digest = content_hash(text)
-
     same_text = conn.execute(
         "SELECT id, title FROM articles WHERE content_hash = ?", (digest,)
     ).fetchone()
     if same_text is not None:
         return AddResult(AddStatus.DUPLICATE, same_text[0], same_text[1])
+    passages = [
+        (span, tokenize(text[span.start : span.end]))
+        for span in split_passages(text, min_words, max_words)
+    ]
+    if not any(terms for _, terms in passages):
+        return AddResult(AddStatus.EMPTY, None, title)
 
     now = datetime.now(UTC).isoformat(timespec="seconds")
     fields = {
@@ -95,8 +98,8 @@ def add_article(
 
     title_terms = tokenize(title)
     rows = []
-    for position, span in enumerate(split_passages(text, min_words, max_words)):
-        terms = title_terms + tokenize(text[span.start : span.end])
+    for position, (span, body_terms) in enumerate(passages):
+        terms = title_terms + body_terms
         rows.append((article_id, position, span.start, span.end, " ".join(terms), len(terms)))
         doc_freqs.update(set(terms))
     conn.executemany(

@@ -22,7 +22,7 @@ from rank_bm25 import BM25Okapi, BM25Plus
 
 from bot.extract import from_record
 from bot.service import open_service
-from bot.settings import load_settings
+from bot.settings import Settings, load_settings
 from store.db import Store
 from store.text import query_terms
 from tests.bench.corpus import Corpus
@@ -50,8 +50,34 @@ async def _ingest(db: Path, articles: list[dict[str, object]]) -> float:
     return time.perf_counter() - start
 
 
+async def _round_trips(settings: Settings, questions: list[str]) -> list[float]:
+    """Update in, reply out: the real bot against the fake Bot API server, one at a time."""
+    from tests.botharness import bot_settings, running_bot
+    from tests.fakebot import FakeBotAPI, user
+
+    fake = FakeBotAPI()
+    await fake.start()
+    someone = user(77, "Bench")
+    times = []
+    try:
+        async with running_bot(bot_settings(settings, fake)):
+            for number, question in enumerate(questions):
+                start = time.perf_counter()
+                await fake.message(question, sender=someone)
+                await fake.reply(someone["id"], after=number, timeout=60)
+                times.append((time.perf_counter() - start) * 1000)
+    finally:
+        await fake.close()
+    return times
+
+
 def run(
-    passages: int, queries: int, baseline: bool, seed: int, subscriptions: int
+    passages: int,
+    queries: int,
+    baseline: bool,
+    seed: int,
+    subscriptions: int,
+    round_trips: int = 0,
 ) -> dict[str, float]:
     corpus = Corpus(seed=seed)
     articles = list(corpus.articles(max(1, passages // PASSAGES_PER_ARTICLE), PASSAGES_PER_ARTICLE))
@@ -80,6 +106,10 @@ def run(
             "bytes/passage": stats.database_bytes / max(1, stats.passages),
             "peak RSS MB": _rss_mb(),
         }
+        if round_trips:
+            trips = asyncio.run(_round_trips(settings, questions[:round_trips]))
+            result["bot round trip median ms"] = statistics.median(trips)
+            result["bot round trip p95 ms"] = _pct(trips, 0.95)
         if baseline:
             ids, docs = zip(*store.all_passage_terms(), strict=True)
             naive = BM25Okapi(list(docs))
@@ -132,17 +162,23 @@ def main() -> None:
         default=10_000,
         help="alert topics to match new articles against",
     )
+    parser.add_argument(
+        "--round-trips",
+        type=int,
+        default=50,
+        help="bot questions timed end to end through the fake Bot API",
+    )
     parser.add_argument("--no-baseline", action="store_true", help="skip the naive baseline")
     args = parser.parse_args()
     rows = [
-        run(n, args.queries, not args.no_baseline, args.seed, args.subscriptions)
+        run(n, args.queries, not args.no_baseline, args.seed, args.subscriptions, args.round_trips)
         for n in args.passages
     ]
     keys = list(rows[0])
-    print(f"{'figure':<22}" + "".join(f"{int(r['passages']):>14,}" for r in rows))
+    print(f"{'figure':<28}" + "".join(f"{int(r['passages']):>14,}" for r in rows))
     for key in keys[1:]:
         print(
-            f"{key:<22}"
+            f"{key:<28}"
             + "".join(
                 f"{r[key]:>14.3f}"
                 if key in r and r[key] < 10
