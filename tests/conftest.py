@@ -7,6 +7,7 @@ import pytest
 
 from bot.service import NewsService, open_service
 from bot.settings import Settings
+from tests.fakebot import FakeBotAPI
 from tests.helpers import make_settings
 
 
@@ -19,3 +20,14 @@ def settings(tmp_path: Path) -> Settings:
 async def service(settings: Settings) -> AsyncIterator[NewsService]:
     async with open_service(settings, fetching=False) as svc:
         yield svc
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeBotAPI]:
+    """The fake Telegram Bot API server, on 127.0.0.1."""
+    api = FakeBotAPI()
+    await api.start()
+    try:
+        yield api
+    finally:
+        await api.close()

@@ -20,16 +20,6 @@ FRIEND = user(2, "Friend")
 STRANGER = user(3, "Stranger")
 
 
-@pytest.fixture
-async def fake() -> AsyncIterator[FakeBotAPI]:
-    api = FakeBotAPI()
-    await api.start()
-    try:
-        yield api
-    finally:
-        await api.close()
-
-
 async def _seed(app: object) -> None:
     service = app.bot_data["deps"].service  # type: ignore[attr-defined]
     await service.ingest_articles(list(_jsonl_items(DATA / "sample.jsonl")))

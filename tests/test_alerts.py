@@ -44,16 +44,6 @@ class Clock:
 
 
 @pytest.fixture
-async def fake() -> AsyncIterator[FakeBotAPI]:
-    api = FakeBotAPI()
-    await api.start()
-    try:
-        yield api
-    finally:
-        await api.close()
-
-
-@pytest.fixture
 async def bot(settings: Settings, fake: FakeBotAPI) -> AsyncIterator[SimpleNamespace]:
     s = bot_settings(settings, fake)
     async with running_bot(s) as app:

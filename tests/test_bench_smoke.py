@@ -8,17 +8,40 @@ from pathlib import Path
 
 ROOT = Path(__file__).parent.parent
 FIGURES = [
-    "ingest passages/s", "query median ms", "query p95 ms", "bytes/passage", "peak RSS MB",
-    "bot round trip median ms", "bot round trip p95 ms", "baseline median ms",
-    "baseline p95 ms", "top-10 overlap", "match ms/article",
+    "ingest passages/s",
+    "query median ms",
+    "query p95 ms",
+    "bytes/passage",
+    "peak RSS MB",
+    "bot round trip median ms",
+    "bot round trip p95 ms",
+    "baseline median ms",
+    "baseline p95 ms",
+    "top-10 overlap",
+    "match ms/article",
 ]
 
 
 def test_benchmark_fast_mode_runs_and_reports_every_figure() -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "tests.bench", "--passages", "10000", "--queries", "20",
-         "--subscriptions", "500", "--round-trips", "10"],
-        cwd=ROOT, capture_output=True, text=True, timeout=300, check=False,
+        [
+            sys.executable,
+            "-m",
+            "tests.bench",
+            "--passages",
+            "10000",
+            "--queries",
+            "20",
+            "--subscriptions",
+            "500",
+            "--round-trips",
+            "10",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
     )
     assert result.returncode == 0, result.stderr
     rows = {line[:28].strip(): line[28:].split() for line in result.stdout.splitlines()}

@@ -5,9 +5,12 @@ from __future__ import annotations
 import dataclasses
 import logging
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from types import SimpleNamespace
 
 import pytest
+from aiohttp import web
+from aiohttp.test_utils import BaseTestServer, TestServer
 
 from bot.settings import Settings
 from tests.botharness import bot_settings, running_bot
@@ -19,20 +22,32 @@ BOB = user(1002, "Bob")
 
 
 @pytest.fixture
-async def fake() -> AsyncIterator[FakeBotAPI]:
-    api = FakeBotAPI()
-    await api.start()
-    try:
-        yield api
-    finally:
-        await api.close()
-
-
-@pytest.fixture
 async def bot(settings: Settings, fake: FakeBotAPI) -> AsyncIterator[SimpleNamespace]:
     s = bot_settings(settings, fake)
     async with running_bot(s) as app:
         yield SimpleNamespace(app=app, settings=s, fake=fake)
+
+
+@asynccontextmanager
+async def news_site() -> AsyncIterator[BaseTestServer]:
+    """A web server on 127.0.0.1 with one article page at /piel."""
+    page = (DATA / "article.html").read_bytes()
+
+    async def article(request: web.Request) -> web.Response:
+        return web.Response(body=page, content_type="text/html")
+
+    web_app = web.Application()
+    web_app.router.add_get("/piel", article)
+    async with TestServer(web_app, host="127.0.0.1") as site:
+        yield site
+
+
+def _fetching_settings(settings: Settings, fake: FakeBotAPI) -> Settings:
+    """Bot settings that may fetch from 127.0.0.1 only (every other address is refused)."""
+    s = bot_settings(settings, fake)
+    return dataclasses.replace(
+        s, fetch=dataclasses.replace(s.fetch, allowed_networks=("127.0.0.1/32",))
+    )
 
 
 async def _seed(bot: SimpleNamespace) -> None:
@@ -239,23 +254,10 @@ async def test_long_gibberish_gets_a_defined_answer(bot: SimpleNamespace) -> Non
 async def test_pasted_links_are_fetched_and_reported_per_link(
     settings: Settings, fake: FakeBotAPI
 ) -> None:
-    from aiohttp import web
-    from aiohttp.test_utils import TestServer
-
-    page = (DATA / "article.html").read_bytes()
-
-    async def article(request: web.Request) -> web.Response:
-        return web.Response(body=page, content_type="text/html")
-
-    web_app = web.Application()
-    web_app.router.add_get("/piel", article)
-    async with TestServer(web_app, host="127.0.0.1") as site:
-        s = bot_settings(settings, fake)
-        s = dataclasses.replace(s, fetch=dataclasses.replace(s.fetch, allow_private_urls=True))
-        async with running_bot(s):
-            url = str(site.make_url("/piel"))
-            await fake.message(f"Look: {url} and {site.make_url('/nope')}", sender=ALICE)
-            reply = await fake.reply(ALICE["id"])
+    async with news_site() as site, running_bot(_fetching_settings(settings, fake)):
+        url = str(site.make_url("/piel"))
+        await fake.message(f"Look: {url} and {site.make_url('/nope')}", sender=ALICE)
+        reply = await fake.reply(ALICE["id"])
     lines = reply["visible"].splitlines()
     assert (
         lines[0] == "Saved: Ferry service to Piel Island suspended after storm damage (2 passages)"
@@ -415,40 +417,27 @@ async def test_the_fake_server_rejects_html_telegram_would_reject(fake: FakeBotA
 async def test_a_forwarded_link_post_also_stores_the_linked_article(
     settings: Settings, fake: FakeBotAPI
 ) -> None:
-    from aiohttp import web
-    from aiohttp.test_utils import TestServer
-
-    page = (DATA / "article.html").read_bytes()
-
-    async def article(request: web.Request) -> web.Response:
-        return web.Response(body=page, content_type="text/html")
-
-    web_app = web.Application()
-    web_app.router.add_get("/piel", article)
-    async with TestServer(web_app, host="127.0.0.1") as site:
-        s = bot_settings(settings, fake)
-        s = dataclasses.replace(s, fetch=dataclasses.replace(s.fetch, allow_private_urls=True))
-        async with running_bot(s):
-            origin = {
-                "type": "channel",
-                "chat": channel_chat(),
-                "message_id": 9,
-                "date": 1764000000,
-            }
-            await fake.message(
-                "Worth reading",
-                sender=ALICE,
-                forward_origin=origin,
-                entities=[
-                    {
-                        "type": "text_link",
-                        "offset": 0,
-                        "length": 5,
-                        "url": str(site.make_url("/piel")),
-                    }
-                ],
-            )
-            reply = await fake.reply(ALICE["id"])
+    async with news_site() as site, running_bot(_fetching_settings(settings, fake)):
+        origin = {
+            "type": "channel",
+            "chat": channel_chat(),
+            "message_id": 9,
+            "date": 1764000000,
+        }
+        await fake.message(
+            "Worth reading",
+            sender=ALICE,
+            forward_origin=origin,
+            entities=[
+                {
+                    "type": "text_link",
+                    "offset": 0,
+                    "length": 5,
+                    "url": str(site.make_url("/piel")),
+                }
+            ],
+        )
+        reply = await fake.reply(ALICE["id"])
     assert reply["visible"] == (
         "Saved: Ferry service to Piel Island suspended after storm damage (2 passages)"
     )

@@ -156,6 +156,18 @@ async def test_pending_alerts_survive_a_kill_9_of_the_bot(
     db = settings.database.path
     env = {"NEWSBOT_DB": db, "TELEGRAM_BOT_TOKEN": TOKEN}
     alice = user(1001, "Alice")
+
+    async def start_bot() -> asyncio.subprocess.Process:
+        return await asyncio.create_subprocess_exec(
+            NEWSBOT,
+            "run",
+            "--api-url",
+            fake.url,
+            env={**os.environ, **env},
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+
     try:
         fake.fail(
             "sendMessage",
@@ -166,15 +178,7 @@ async def test_pending_alerts_survive_a_kill_9_of_the_bot(
                 when=lambda p: "🔔" in str(p.get("text", "")),
             ),
         )
-        bot = await asyncio.create_subprocess_exec(
-            NEWSBOT,
-            "run",
-            "--api-url",
-            fake.url,
-            env={**os.environ, **env},
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
+        bot = await start_bot()
         await fake.message("/subscribe heron", sender=alice)
         await fake.reply(alice["id"], timeout=60)
         code, _, _ = await _run("--db", db, "ingest", str(DATA / "sample.jsonl"))
@@ -186,15 +190,7 @@ async def test_pending_alerts_survive_a_kill_9_of_the_bot(
         bot.send_signal(signal.SIGKILL)
         await bot.wait()
         fake.failures.clear()
-        bot = await asyncio.create_subprocess_exec(
-            NEWSBOT,
-            "run",
-            "--api-url",
-            fake.url,
-            env={**os.environ, **env},
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
+        bot = await start_bot()
         alerts = await fake.wait_for(
             lambda: [m for m in fake.sent_to(alice["id"]) if m["visible"].startswith("🔔")],
             timeout=60,

@@ -8,25 +8,12 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import AsyncIterator
 from pathlib import Path
-
-import pytest
 
 from tests.fakebot import TOKEN, FakeBotAPI, user
 
 ALICE = user(1001, "Alice")
 NEWSBOT = str(Path(sys.executable).parent / "newsbot")
-
-
-@pytest.fixture
-async def fake() -> AsyncIterator[FakeBotAPI]:
-    api = FakeBotAPI()
-    await api.start()
-    try:
-        yield api
-    finally:
-        await api.close()
 
 
 def _env(tmp_path: Path, **extra: str) -> dict[str, str]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from telegram import (
+    Chat,
     Message,
     MessageEntity,
     MessageOriginChannel,
@@ -40,8 +41,20 @@ def _text_and_links(message: Message) -> tuple[str, tuple[str, ...]]:
     return text, tuple(dict.fromkeys(link for link in links if link.startswith("http")))
 
 
-def _channel_link(username: str | None, message_id: int) -> str | None:
-    return f"https://t.me/{username}/{message_id}" if username else None
+def _channel_post(
+    text: str, links: tuple[str, ...], chat: Chat, message_id: int, published: str | None
+) -> Post:
+    """A channel's post: linked as https://t.me/<channel>/<id> when the channel is public;
+    otherwise keyed by chat and message id, so an edit still replaces it."""
+    url = f"https://t.me/{chat.username}/{message_id}" if chat.username else None
+    return Post(
+        text,
+        links,
+        chat.title or "a channel",
+        url=url,
+        key=None if url else f"tg://chat/{chat.id}/{message_id}",
+        published=published,
+    )
 
 
 def post_from_forward(message: Message) -> Post:
@@ -51,15 +64,7 @@ def post_from_forward(message: Message) -> Post:
     origin = message.forward_origin
     published = origin.date.isoformat() if origin is not None else None
     if isinstance(origin, MessageOriginChannel):
-        url = _channel_link(origin.chat.username, origin.message_id)
-        return Post(
-            text,
-            links,
-            origin.chat.title or "a channel",
-            url=url,
-            key=None if url else f"tg://chat/{origin.chat.id}/{origin.message_id}",
-            published=published,
-        )
+        return _channel_post(text, links, origin.chat, origin.message_id, published)
     if isinstance(origin, MessageOriginUser):
         source = origin.sender_user.full_name
     elif isinstance(origin, MessageOriginHiddenUser):
@@ -73,15 +78,7 @@ def post_from_forward(message: Message) -> Post:
 
 def post_from_channel(message: Message) -> Post:
     text, links = _text_and_links(message)
-    url = _channel_link(message.chat.username, message.message_id)
-    return Post(
-        text,
-        links,
-        message.chat.title or "a channel",
-        url=url,
-        key=None if url else f"tg://chat/{message.chat.id}/{message.message_id}",
-        published=message.date.isoformat(),
-    )
+    return _channel_post(text, links, message.chat, message.message_id, message.date.isoformat())
 
 
 def _outcomes_html(outcomes: list[IngestOutcome]) -> str:
