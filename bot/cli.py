@@ -586,6 +586,11 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
         handler.addFilter(redact)
     if args.api_url:
         settings = with_api_url(settings, args.api_url)
+    # Open (and migrate) the database first: a bad path is reported before any network use.
+    from bot.service import store_config
+    from store.db import Store
+
+    Store(store_config(settings)).close()
     application = build_application(settings, token)
     try:
         application.run_polling(

@@ -103,3 +103,23 @@ async def test_a_rejected_token_is_a_clear_error(tmp_path: Path, fake: FakeBotAP
     _, err = await asyncio.wait_for(process.communicate(), 60)
     assert process.returncode == 1
     assert "rejected the token" in err.decode()
+
+
+def test_a_bad_database_path_is_reported_before_connecting(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [
+            NEWSBOT,
+            "--db",
+            str(tmp_path / "missing" / "x.db"),
+            "run",
+            "--api-url",
+            "http://127.0.0.1:9",
+        ],
+        env=_env(tmp_path, TELEGRAM_BOT_TOKEN=TOKEN),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 1
+    assert "folder" in result.stderr and "does not exist" in result.stderr
