@@ -55,7 +55,7 @@ def build(devset: Path, per_article: int, seed: int) -> list[dict[str, Any]]:
                 other = rng.choice(articles)
                 picked = []
                 for sentence in _sentences(other["text"])[:10]:
-                    swapped = _NAME.sub(lambda _, n=names: rng.choice(n), sentence, count=1)
+                    swapped = _NAME.sub(rng.choice(names).replace("\\", ""), sentence, count=1)
                     if clean(swapped):
                         picked.append(swapped)
                 title = f"{rng.choice(names)}: {other['title']}"
