@@ -122,11 +122,18 @@ class Searcher:
             postings += doc_freqs[term]
         # Terms are letters and digits only, so quoting each makes any input a valid query.
         match = " OR ".join(f'"{term}"' for term in chosen)
+        # Even the rarest word is in more passages than the budget (a question of very
+        # common words only): look among the newest passages, in a window sized so that
+        # about a budget's worth of them match. Newest news first, and bounded work.
+        since = 0
+        if postings > self._config.candidate_postings:
+            (newest,) = self._conn.execute("SELECT coalesce(max(id), 0) FROM passages").fetchone()
+            since = newest - self._config.candidate_postings * passages // postings
         rows = self._conn.execute(
             "SELECT p.id, p.article_id, p.terms FROM passages_fts"
             " JOIN passages p ON p.id = passages_fts.rowid"
-            " WHERE passages_fts MATCH ? ORDER BY rank LIMIT ?",
-            (match, max(limit, self._config.candidates)),
+            " WHERE passages_fts MATCH ? AND passages_fts.rowid > ? ORDER BY rank LIMIT ?",
+            (match, since, max(limit, self._config.candidates)),
         ).fetchall()
         if not rows:
             return [], {}
