@@ -26,7 +26,7 @@ import lxml.html
 from bot import extract
 from bot.fetch import FEED_TYPES, HTML_TYPES, TEXT_TYPES, FetchError
 from bot.service import NewsService
-from bot.urls import is_web_url
+from bot.urls import canonical_url, is_web_url
 from store.models import ArticleInput, Feed
 
 log = logging.getLogger(__name__)
@@ -250,8 +250,12 @@ class FeedService:
         entries = parsed.entries[: self.settings.max_items_per_poll]
         unseen = set(await self.store.unseen_entries(feed.id, [e.key for e in entries]))
         fresh = [e for e in entries if e.key in unseen]
+        # An entry under a new guid whose link is already stored is not fetched again.
+        links = {e.key: canonical_url(e.link) for e in fresh if e.link}
+        known = await self.store.stored_urls(list(links.values()))
+        to_store = [e for e in fresh if links.get(e.key) not in known]
         stored = 0
-        for entry in fresh:
+        for entry in to_store:
             stored += await self._store_entry(entry, parsed.title or feed.title)
         await self.store.record_poll(
             feed.id,

@@ -241,6 +241,20 @@ class Store:
 
     # ------------------------------------------------------------ feeds
 
+    def stored_urls(self, canonical_urls: Sequence[str]) -> set[str]:
+        """Which of these canonical URLs are stored already."""
+        found: set[str] = set()
+        for start in range(0, len(canonical_urls), 500):
+            chunk = list(canonical_urls[start : start + 500])
+            marks = ",".join("?" * len(chunk))
+            found.update(
+                row[0]
+                for row in self.conn.execute(
+                    f"SELECT canonical_url FROM articles WHERE canonical_url IN ({marks})", chunk
+                )
+            )
+        return found
+
     def add_feed(self, url: str, title: str | None, added_by: int | None) -> tuple[Feed, bool]:
         return self._transaction(lambda c: feeds.add_feed(c, url, title, added_by))
 
@@ -413,6 +427,9 @@ class AsyncStore:
         return await self._write(
             lambda s: s.mark_retry(alert_ids, error, not_before, max_attempts, count_attempt)
         )
+
+    async def stored_urls(self, canonical_urls: Sequence[str]) -> set[str]:
+        return await self._read(lambda s: s.stored_urls(canonical_urls))
 
     async def add_feed(
         self, url: str, title: str | None, added_by: int | None

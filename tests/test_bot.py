@@ -465,3 +465,21 @@ async def test_a_network_error_while_polling_is_survived(bot: SimpleNamespace) -
     bot.fake.fail("getUpdates", Failure(502, "Bad Gateway"))
     await bot.fake.message("/help", sender=ALICE)
     assert "quoted excerpts" in (await bot.fake.reply(ALICE["id"], timeout=30))["visible"]
+
+
+async def test_stats_and_sources(bot: SimpleNamespace) -> None:
+    await bot.fake.message("/sources", sender=ALICE)
+    assert "No sources yet" in (await bot.fake.reply(ALICE["id"]))["visible"]
+    await _seed(bot)
+    await bot.fake.message("/stats", sender=ALICE)
+    stats = await bot.fake.reply(ALICE["id"], after=1)
+    assert stats["visible"].startswith("I know 8 articles (11 passages) from 3 sources")
+    await bot.fake.message("/sources", sender=ALICE)
+    sources = (await bot.fake.reply(ALICE["id"], after=2))["visible"].splitlines()
+    assert sources[0] == "Sources, most recently added first:"
+    assert sorted(line.split(":")[0] for line in sources[1:]) == [
+        "• Bytes Daily",
+        "• Harrow Courier",
+        "• Northern Wire",
+    ]
+    assert all("last added today" in line for line in sources[1:])

@@ -41,6 +41,7 @@ class FeedSite:
         self.rss = (FEEDS / "rss2.xml").read_text()
         self.extra_items = ""
         self.conditional_hits = 0
+        self.page_hits = 0
         self.requests: list[str] = []
         self.mode = "feed"
 
@@ -81,6 +82,7 @@ class FeedSite:
         return handler
 
     async def page(self, request: web.Request) -> web.Response:
+        self.page_hits += 1
         return web.Response(text=LIGHTHOUSE, content_type="text/html")
 
     async def site(self, request: web.Request) -> web.Response:
@@ -353,3 +355,19 @@ async def test_bot_feeds_and_alerts_from_feed_items(
             assert "that page announces no RSS or Atom feed" in failed[0]["visible"]
     finally:
         await fake.close()
+
+
+async def test_an_entry_whose_article_is_stored_is_not_fetched_again(
+    site: tuple[FeedSite, BaseTestServer], feeds: SimpleNamespace
+) -> None:
+    feed_site, server = site
+    await feeds.service.add(str(server.make_url("/rss")))
+    feed_site.rss = feed_site.rss.replace("bay-gazette-lighthouse", "lighthouse-new-guid")
+    feed_site.page_hits = 0
+    feeds.clock.now += timedelta(hours=1)
+    (result,) = await feeds.service.poll_due()
+    assert (result.new, result.stored) == (1, 0)
+    assert feed_site.page_hits == 0  # the known link was not fetched
+    feeds.clock.now += timedelta(hours=1)
+    (result,) = await feeds.service.poll_due()
+    assert result.not_modified
