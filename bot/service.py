@@ -84,6 +84,7 @@ def store_config(settings: Settings) -> StoreConfig:
         search=SearchConfig(
             candidates=s.candidates,
             candidate_postings=s.candidate_postings,
+            common_only_postings=s.common_only_postings,
             k1=s.k1,
             b=s.b,
             max_per_article=s.max_per_article,

@@ -40,6 +40,7 @@ class PassageSettings:
 class SearchSettings:
     candidates: int
     candidate_postings: int
+    common_only_postings: int
     k1: float
     b: float
     max_results: int

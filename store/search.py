@@ -26,6 +26,7 @@ from store.text import iter_tokens, query_terms, tokenize
 class SearchConfig:
     candidates: int
     candidate_postings: int
+    common_only_postings: int
     k1: float
     b: float
     max_per_article: int
@@ -122,13 +123,13 @@ class Searcher:
             postings += doc_freqs[term]
         # Terms are letters and digits only, so quoting each makes any input a valid query.
         match = " OR ".join(f'"{term}"' for term in chosen)
-        # Even the rarest word is in more passages than the budget (a question of very
-        # common words only): look among the newest passages, in a window sized so that
-        # about a budget's worth of them match. Newest news first, and bounded work.
+        # Even the rarest word is in very many passages (a question of common words only):
+        # look among the newest passages, in a window sized so that about that many of them
+        # match. Newest news first, and bounded work.
         since = 0
-        if postings > self._config.candidate_postings:
+        if postings > self._config.common_only_postings:
             (newest,) = self._conn.execute("SELECT coalesce(max(id), 0) FROM passages").fetchone()
-            since = newest - self._config.candidate_postings * passages // postings
+            since = newest - self._config.common_only_postings * passages // postings
         rows = self._conn.execute(
             "SELECT p.id, p.article_id, p.terms FROM passages_fts"
             " JOIN passages p ON p.id = passages_fts.rowid"
