@@ -93,6 +93,8 @@ def store_config(settings: Settings) -> StoreConfig:
             excerpt_words=s.excerpt_words,
             excerpt_title_weight=s.excerpt_title_weight,
             excerpt_answer_bonus=s.excerpt_answer_bonus,
+            rerank_articles=s.rerank_articles,
+            rerank_window_weight=s.rerank_window_weight,
         ),
         alerts=AlertConfig(
             min_coverage=settings.alerts.min_coverage,

@@ -50,6 +50,8 @@ class SearchSettings:
     excerpt_words: int
     excerpt_title_weight: float
     excerpt_answer_bonus: float
+    rerank_articles: int
+    rerank_window_weight: float
 
 
 @dataclasses.dataclass(frozen=True)

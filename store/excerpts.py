@@ -134,7 +134,7 @@ def best_windows(
                 break
             covered |= found[last]
             typed = typed or (fits[last] and bool(found[last]))
-            score = sum(distinct[t] for t in covered) + (bonus if typed else 0.0)
+            score = sum(distinct[t] for t in sorted(covered)) + (bonus if typed else 0.0)
             candidates.append((score, total, first, last))
     candidates.sort(key=lambda c: (-c[0], -c[1], c[2]))
     chosen: list[tuple[float, int, int, int]] = []

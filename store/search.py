@@ -10,13 +10,13 @@ from __future__ import annotations
 import math
 import sqlite3
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from rank_bm25 import BM25Plus
 
-from store.excerpts import best_windows
+from store.excerpts import Window, best_windows
 from store.models import Highlight, Hit, SearchPage, StoredArticle
 from store.passages import sentence_spans
 from store.text import iter_tokens, query_terms, tokenize
@@ -35,6 +35,8 @@ class SearchConfig:
     excerpt_words: int
     excerpt_title_weight: float
     excerpt_answer_bonus: float
+    rerank_articles: int
+    rerank_window_weight: float
 
 
 class CorpusBM25(BM25Plus):  # type: ignore[misc]
@@ -162,11 +164,10 @@ class Searcher:
             best_score.setdefault(article_id, score)
         kept: list[dict[str, Any]] = []
         wanted = offset + limit + 1  # one more than the page tells whether there is more
-        for article_id, score in best_score.items():
-            if len(kept) >= wanted:
-                break
+
+        def windows_of(article_id: int) -> tuple[str, list[Window]]:
             title, text = self._article_text(article_id)
-            windows = best_windows(
+            return text, best_windows(
                 text,
                 weights,
                 self._config.excerpt_words,
@@ -176,6 +177,28 @@ class Searcher:
                 self._config.excerpt_title_weight,
                 self._config.excerpt_answer_bonus,
             )
+
+        # The leading articles are re-ordered by how well their best window answers, too:
+        # a short near-copy that repeats the question's words but lacks the answer then
+        # falls behind the article that has it.
+        order = list(best_score.items())
+        head = [
+            (a, sc, *windows_of(a)) for a, sc in order[: max(wanted, self._config.rerank_articles)]
+        ]
+        if head and self._config.rerank_window_weight:
+            top_score = max(h[1] for h in head) or 1.0
+            top_window = max(h[3][0].score for h in head) or 1.0
+            weight = self._config.rerank_window_weight
+            head.sort(key=lambda h: -(h[1] / top_score + weight * h[3][0].score / top_window))
+
+        def ranked_articles() -> Iterator[tuple[int, float, str, list[Window]]]:
+            yield from head
+            for article_id, score in order[len(head) :]:
+                yield (article_id, score, *windows_of(article_id))
+
+        for article_id, score, text, windows in ranked_articles():
+            if len(kept) >= wanted:
+                break
             for window in windows:
                 excerpt = text[window.start : window.end]
                 words = set(tokenize(excerpt))
