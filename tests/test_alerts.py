@@ -321,3 +321,31 @@ async def test_topics_per_chat_are_capped(settings: Settings, fake: FakeBotAPI) 
         again = await _subscribe(fake, "heron")
     assert "You already have 2 topics" in refused["visible"]
     assert "already subscribed" in again["visible"]
+
+
+async def test_news_forwarded_to_the_bot_alerts_subscribers(bot: SimpleNamespace) -> None:
+    bob = BOB
+    await _subscribe(bot.fake, "lifeboat rescue", sender=bob)
+    origin = {"type": "hidden_user", "sender_user_name": "Harbour watch", "date": 1764000000}
+    await bot.fake.message(
+        "The lifeboat crew made a night rescue of two kayakers off the "
+        "point on Friday; both were unhurt.",
+        sender=ALICE,
+        forward_origin=origin,
+    )
+    await bot.fake.message(
+        "The town band will play on the pier on Sunday afternoon.",
+        sender=ALICE,
+        forward_origin=origin,
+    )
+    alert = (await bot.fake.wait_for(lambda: _alerts(bot.fake, bob["id"])))[0]
+    assert "lifeboat" in alert["visible"].lower() and "Harbour watch" in alert["visible"]
+
+    async def both_stored_and_matched() -> bool:
+        if (await bot.deps.service.stats()).articles < 2:
+            return False
+        await bot.deps.alerts.match_new_articles()  # whatever the job has not matched yet
+        return not await bot.deps.alerts.store.pending_alerts("9999", 10)
+
+    await eventually(both_stored_and_matched)
+    assert len(_alerts(bot.fake, bob["id"])) == 1  # the band story matched nothing
