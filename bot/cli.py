@@ -7,9 +7,11 @@ import asyncio
 import dataclasses
 import json
 import logging
+import multiprocessing
 import os
 import sys
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
@@ -213,26 +215,66 @@ def _jsonl_items(path: Path) -> Iterator[tuple[str, ArticleInput | str]]:
                 yield label, str(e)
 
 
+# A JSON Lines file larger than this is prepared (split and tokenised) in worker processes
+# while the writer stores the previous batch; smaller ones are not worth starting them for.
+PARALLEL_BYTES = 2_000_000
+
+
 async def _ingest_jsonl(service: NewsService, path: Path, emit: _Printer) -> None:
-    batch: list[tuple[str, ArticleInput]] = []
     size = service.settings.ingest.batch_size
-    with tqdm(
-        unit=" articles", disable=not _show_progress(), desc=path.name, file=sys.stderr
-    ) as bar:
-        for label, item in _jsonl_items(path):
-            if isinstance(item, str):
-                emit(IngestOutcome(label, "failed", reason=item))
-                bar.update(1)
-                continue
-            batch.append((label, item))
-            if len(batch) >= size:
-                for outcome in await service.ingest_articles(batch):
-                    emit(outcome)
-                bar.update(len(batch))
-                batch = []
-        for outcome in await service.ingest_articles(batch):
+    parallel = (await asyncio.to_thread(lambda: path.stat().st_size)) > PARALLEL_BYTES
+    workers = max(1, min(4, os.cpu_count() or 1))
+    pool = (
+        ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
+        if parallel
+        else None
+    )
+    prepare = service.preparer()
+    loop = asyncio.get_running_loop()
+    # Batches whose preparation is under way, oldest first: (labels, future of prepared).
+    in_flight: list[tuple[list[str], asyncio.Future[Any]]] = []
+
+    async def store_oldest() -> None:
+        labels, prepared = in_flight.pop(0)
+        articles = await prepared
+        for outcome in await service.ingest_articles(list(zip(labels, articles, strict=True))):
             emit(outcome)
-        bar.update(len(batch))
+        bar.update(len(labels))
+
+    def submit(batch: list[tuple[str, ArticleInput]]) -> None:
+        labels = [label for label, _ in batch]
+        articles = [article for _, article in batch]
+        future: asyncio.Future[Any]
+        if pool is None:
+            future = loop.create_future()
+            future.set_result(articles)  # the store prepares them itself
+        else:
+            future = loop.run_in_executor(pool, prepare, articles)
+        in_flight.append((labels, future))
+
+    try:
+        with tqdm(
+            unit=" articles", disable=not _show_progress(), desc=path.name, file=sys.stderr
+        ) as bar:
+            batch: list[tuple[str, ArticleInput]] = []
+            for label, item in _jsonl_items(path):
+                if isinstance(item, str):
+                    emit(IngestOutcome(label, "failed", reason=item))
+                    bar.update(1)
+                    continue
+                batch.append((label, item))
+                if len(batch) >= size:
+                    submit(batch)
+                    batch = []
+                    if len(in_flight) > workers:
+                        await store_oldest()
+            if batch:
+                submit(batch)
+            while in_flight:
+                await store_oldest()
+    finally:
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)
 
 
 async def _ingest_file(service: NewsService, path: Path) -> IngestOutcome:

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import functools
 import logging
 import re
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
@@ -19,6 +20,7 @@ from bot.fetch import HTML_TYPES, AddressPolicy, Fetcher, FetchError, close_sess
 from bot.settings import Settings
 from bot.urls import find_urls, is_web_url
 from store.alerts import AlertConfig
+from store.articles import PreparedArticle, prepare_article
 from store.db import AsyncStore, StoreConfig
 from store.models import (
     AddResult,
@@ -72,6 +74,15 @@ class Post:
     published: str | None = None
 
 
+def prepare_articles(
+    articles: list[ArticleInput], *, min_words: int, max_words: int, max_text_chars: int
+) -> list[PreparedArticle]:
+    return [
+        prepare_article(a, min_words=min_words, max_words=max_words, max_text_chars=max_text_chars)
+        for a in articles
+    ]
+
+
 def store_config(settings: Settings) -> StoreConfig:
     s = settings.search
     return StoreConfig(
@@ -123,16 +134,29 @@ class NewsService:
         self.fetcher = fetcher
 
     async def ingest_articles(
-        self, items: Sequence[tuple[str, ArticleInput]]
+        self, items: Sequence[tuple[str, ArticleInput | PreparedArticle]]
     ) -> list[IngestOutcome]:
-        """Store already-extracted articles in one transaction."""
+        """Store already-extracted (or already prepared) articles in one transaction."""
         if not items:
             return []
         results = await self.store.add_articles([article for _, article in items])
         return [
-            _outcome(source, article, result)
+            _outcome(
+                source,
+                article.article if isinstance(article, PreparedArticle) else article,
+                result,
+            )
             for (source, article), result in zip(items, results, strict=True)
         ]
+
+    def preparer(self) -> Callable[[list[ArticleInput]], list[PreparedArticle]]:
+        """A picklable function that prepares articles, for worker processes."""
+        return functools.partial(
+            prepare_articles,
+            min_words=self.settings.passages.min_words,
+            max_words=self.settings.passages.max_words,
+            max_text_chars=self.settings.ingest.max_text_chars,
+        )
 
     async def _ingest_one(self, source: str, article: ArticleInput) -> IngestOutcome:
         return (await self.ingest_articles([(source, article)]))[0]

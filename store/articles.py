@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import sqlite3
 from collections import Counter
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from store.models import AddResult, AddStatus, ArticleInput
@@ -28,30 +29,50 @@ def content_hash(text: str) -> str:
     return hashlib.sha256(normalised_for_hash(text).encode()).hexdigest()
 
 
-def add_article(
-    conn: sqlite3.Connection,
-    article: ArticleInput,
-    *,
-    min_words: int,
-    max_words: int,
-    max_text_chars: int,
-    doc_freqs: Counter[str],
-) -> AddResult:
-    """Store one article inside the caller's transaction; ``doc_freqs`` collects the change
-    in each term's document frequency, for :func:`update_term_stats`."""
+@dataclass(frozen=True)
+class PreparedArticle:
+    """An article made ready to store: its text normalised, cut into passages, tokenised.
+
+    Preparing is pure CPU work with no database, so bulk imports can do it in other
+    processes while the writer stores the previous batch.
+    """
+
+    article: ArticleInput
+    title: str
+    text: str
+    digest: str
+    passages: tuple[tuple[int, int, tuple[str, ...]], ...]  # (start, end, body terms)
+    title_terms: tuple[str, ...]
+
+
+def prepare_article(
+    article: ArticleInput, *, min_words: int, max_words: int, max_text_chars: int
+) -> PreparedArticle:
     text = _cut(normalise_article_text(article.text), max_text_chars)
     title = " ".join(article.title.split()) or text[:80]
-    digest = content_hash(text)
+    passages = tuple(
+        (span.start, span.end, tuple(tokenize(text[span.start : span.end])))
+        for span in split_passages(text, min_words, max_words)
+    )
+    return PreparedArticle(
+        article, title, text, content_hash(text), passages, tuple(tokenize(title))
+    )
+
+
+def add_article(
+    conn: sqlite3.Connection,
+    prepared: PreparedArticle,
+    doc_freqs: Counter[str],
+) -> AddResult:
+    """Store one prepared article inside the caller's transaction; ``doc_freqs`` collects
+    the change in each term's document frequency, for :func:`update_term_stats`."""
+    article, title, text, digest = prepared.article, prepared.title, prepared.text, prepared.digest
     same_text = conn.execute(
         "SELECT id, title FROM articles WHERE content_hash = ?", (digest,)
     ).fetchone()
     if same_text is not None:
         return AddResult(AddStatus.DUPLICATE, same_text[0], same_text[1])
-    passages = [
-        (span, tokenize(text[span.start : span.end]))
-        for span in split_passages(text, min_words, max_words)
-    ]
-    if not any(terms for _, terms in passages):
+    if not any(terms for _, _, terms in prepared.passages):
         return AddResult(AddStatus.EMPTY, None, title)
 
     now = datetime.now(UTC).isoformat(timespec="seconds")
@@ -96,11 +117,10 @@ def add_article(
         article_id = cursor.lastrowid
         status = AddStatus.SAVED
 
-    title_terms = tokenize(title)
     rows = []
-    for position, (span, body_terms) in enumerate(passages):
-        terms = title_terms + body_terms
-        rows.append((article_id, position, span.start, span.end, " ".join(terms), len(terms)))
+    for position, (start, end, body_terms) in enumerate(prepared.passages):
+        terms = prepared.title_terms + body_terms
+        rows.append((article_id, position, start, end, " ".join(terms), len(terms)))
         doc_freqs.update(set(terms))
     conn.executemany(
         "INSERT INTO passages (article_id, position, start, end, terms, length)"

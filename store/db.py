@@ -22,7 +22,7 @@ import sqlite_utils
 
 from store import alerts, feeds
 from store.alerts import AlertConfig, TopicMatcher
-from store.articles import add_article, update_term_stats
+from store.articles import PreparedArticle, add_article, prepare_article, update_term_stats
 from store.migrations import migrate
 from store.models import (
     AddResult,
@@ -107,22 +107,22 @@ class Store:
     def close(self) -> None:
         self.conn.close()
 
-    def add_articles(self, articles: Sequence[ArticleInput]) -> list[AddResult]:
-        """All of ``articles`` in one transaction: after a crash, all or none are stored."""
+    def prepare(self, article: ArticleInput) -> PreparedArticle:
+        return prepare_article(
+            article,
+            min_words=self.config.min_words,
+            max_words=self.config.max_words,
+            max_text_chars=self.config.max_text_chars,
+        )
+
+    def add_articles(self, articles: Sequence[ArticleInput | PreparedArticle]) -> list[AddResult]:
+        """All of ``articles`` in one transaction: after a crash, all or none are stored.
+        Articles may come prepared already (see :func:`store.articles.prepare_article`)."""
+        prepared = [a if isinstance(a, PreparedArticle) else self.prepare(a) for a in articles]
 
         def write(conn: sqlite3.Connection) -> list[AddResult]:
             doc_freqs: Counter[str] = Counter()
-            results = [
-                add_article(
-                    conn,
-                    article,
-                    min_words=self.config.min_words,
-                    max_words=self.config.max_words,
-                    max_text_chars=self.config.max_text_chars,
-                    doc_freqs=doc_freqs,
-                )
-                for article in articles
-            ]
+            results = [add_article(conn, article, doc_freqs) for article in prepared]
             update_term_stats(conn, doc_freqs)
             return results
 
@@ -350,7 +350,9 @@ class AsyncStore:
             self._reader_pool, lambda: fn(self._thread_store(migrate_schema=False))
         )
 
-    async def add_articles(self, articles: Sequence[ArticleInput]) -> list[AddResult]:
+    async def add_articles(
+        self, articles: Sequence[ArticleInput | PreparedArticle]
+    ) -> list[AddResult]:
         return await self._write(lambda s: s.add_articles(articles))
 
     async def search(self, query: str, limit: int, offset: int = 0) -> SearchPage:
