@@ -268,3 +268,35 @@ def test_every_command_in_the_readme_exists() -> None:
     used = set(re.findall(r"^(?:.*\| )?newsbot (?:--?\S+ \S+ )*([a-z]+)", shown, re.MULTILINE))
     assert used, "the README shows no newsbot commands"
     assert used <= commands, used - commands
+
+
+def test_parallel_preparation_stores_the_same(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sqlite3
+
+    import bot.cli
+
+    source = tmp_path / "many.jsonl"
+    lines = (DATA / "sample.jsonl").read_text().splitlines()
+    source.write_text("\n".join([*lines, "{broken", *lines]) + "\n")
+
+    def ingest(db: Path) -> list[str]:
+        assert main(["--db", str(db), "ingest", str(source)]) == 1
+        return capsys.readouterr().out.splitlines()
+
+    serial = ingest(tmp_path / "serial.db")
+    monkeypatch.setattr(bot.cli, "PARALLEL_BYTES", 0)
+    parallel = ingest(tmp_path / "parallel.db")
+    assert parallel == serial
+    assert sum(line.startswith("saved: ") for line in parallel) == 8
+    assert sum(line.startswith("already stored: ") for line in parallel) == 8
+
+    def content(db: Path) -> list[tuple[object, ...]]:
+        with sqlite3.connect(db) as conn:
+            return conn.execute(
+                "SELECT a.title, p.position, p.start, p.end, p.terms FROM passages p"
+                " JOIN articles a ON a.id = p.article_id ORDER BY a.title, p.position"
+            ).fetchall()
+
+    assert content(tmp_path / "parallel.db") == content(tmp_path / "serial.db")
