@@ -10,6 +10,8 @@ import logging
 import multiprocessing
 import os
 import sys
+import threading
+import time
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from datetime import UTC, datetime
@@ -220,12 +222,29 @@ def _jsonl_items(path: Path) -> Iterator[tuple[str, ArticleInput | str]]:
 PARALLEL_BYTES = 2_000_000
 
 
+def _exit_with_parent(parent: int) -> None:
+    """In a worker process: end when the ingesting process is gone (even after kill -9),
+    rather than linger as an orphan."""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1)
+        os._exit(0)
+
+    threading.Thread(target=watch, daemon=True).start()
+
+
 async def _ingest_jsonl(service: NewsService, path: Path, emit: _Printer) -> None:
     size = service.settings.ingest.batch_size
     parallel = (await asyncio.to_thread(lambda: path.stat().st_size)) > PARALLEL_BYTES
     workers = max(1, min(4, os.cpu_count() or 1))
     pool = (
-        ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
+        ProcessPoolExecutor(
+            workers,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_exit_with_parent,
+            initargs=(os.getpid(),),
+        )
         if parallel
         else None
     )
