@@ -42,6 +42,20 @@ def _articles(path: Path, count: int, prefix: str = "story") -> None:
             )
 
 
+def _spawned_workers() -> set[int]:
+    """Process ids of multiprocessing workers on this machine (from /proc)."""
+    found = set()
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                command = (entry / "cmdline").read_bytes()
+            except OSError:
+                continue
+            if b"multiprocessing.spawn" in command:
+                found.add(int(entry.name))
+    return found
+
+
 def _check_consistent(db: Path) -> sqlite3.Connection:
     conn = sqlite3.connect(db)
     assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
@@ -79,6 +93,7 @@ async def test_kill_9_mid_batch_leaves_a_consistent_database(tmp_path: Path) -> 
     db = tmp_path / "crash.db"
     settings_file = tmp_path / "small-batches.toml"
     settings_file.write_text("[ingest]\nbatch_size = 50\n")
+    before = _spawned_workers()
     process = await asyncio.create_subprocess_exec(
         NEWSBOT,
         "--db",
@@ -103,6 +118,11 @@ async def test_kill_9_mid_batch_leaves_a_consistent_database(tmp_path: Path) -> 
     await eventually(some_stored, 60)
     process.send_signal(signal.SIGKILL)
     await process.wait()
+
+    async def no_orphans() -> bool:
+        return not (_spawned_workers() - before)
+
+    await eventually(no_orphans, 20)  # its preparing workers end too
     conn = _check_consistent(db)
     (stored,) = conn.execute("SELECT count(*) FROM articles").fetchone()
     conn.close()
