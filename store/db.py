@@ -242,18 +242,7 @@ class Store:
     # ------------------------------------------------------------ feeds
 
     def stored_urls(self, canonical_urls: Sequence[str]) -> set[str]:
-        """Which of these canonical URLs are stored already."""
-        found: set[str] = set()
-        for start in range(0, len(canonical_urls), 500):
-            chunk = list(canonical_urls[start : start + 500])
-            marks = ",".join("?" * len(chunk))
-            found.update(
-                row[0]
-                for row in self.conn.execute(
-                    f"SELECT canonical_url FROM articles WHERE canonical_url IN ({marks})", chunk
-                )
-            )
-        return found
+        return feeds.stored_urls(self.conn, canonical_urls)
 
     def add_feed(self, url: str, title: str | None, added_by: int | None) -> tuple[Feed, bool]:
         return self._transaction(lambda c: feeds.add_feed(c, url, title, added_by))

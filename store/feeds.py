@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from store.models import Feed
+from store.queries import select_in
 
 _COLUMNS = (
     "id, url, title, etag, last_modified, last_fetched_at, last_new_at, last_error, errors,"
@@ -59,17 +60,14 @@ def remove_feed(conn: sqlite3.Connection, url_or_id: str | int) -> bool:
 
 def unseen_entries(conn: sqlite3.Connection, feed_id: int, keys: Sequence[str]) -> list[str]:
     """The keys (guids or links) this feed has not delivered before, in the order given."""
-    seen: set[str] = set()
-    for start in range(0, len(keys), 500):
-        chunk = list(keys[start : start + 500])
-        marks = ",".join("?" * len(chunk))
-        seen.update(
-            row[0]
-            for row in conn.execute(
-                f"SELECT entry_key FROM feed_entries WHERE feed_id = ? AND entry_key IN ({marks})",
-                (feed_id, *chunk),
-            )
+    seen = set(
+        select_in(
+            conn,
+            "SELECT entry_key FROM feed_entries WHERE feed_id = ? AND entry_key IN ({})",
+            keys,
+            feed_id,
         )
+    )
     return [key for key in keys if key not in seen]
 
 
@@ -105,3 +103,12 @@ def record_poll(
             " next_fetch_at = ? WHERE id = ?",
             (now, error[:500], next_fetch_at, feed_id),
         )
+
+
+def stored_urls(conn: sqlite3.Connection, canonical_urls: Sequence[str]) -> set[str]:
+    """Which of these canonical URLs are stored already."""
+    return set(
+        select_in(
+            conn, "SELECT canonical_url FROM articles WHERE canonical_url IN ({})", canonical_urls
+        )
+    )
