@@ -419,20 +419,20 @@ def _alert_hit(
     topic: str,
 ) -> Hit | None:
     row = conn.execute(
-        "SELECT p.id, substr(a.text, p.start + 1, p.end - p.start) FROM passages p"
+        "SELECT substr(a.text, p.start + 1, p.end - p.start) FROM passages p"
         " JOIN articles a ON a.id = p.article_id WHERE p.article_id = ?"
         " ORDER BY p.id = ? DESC, p.position LIMIT 1",
         (article_id, passage_id),
     ).fetchone()
     if row is None:
         return None
+    text = str(row[0])
     terms = set(parse_topic(topic).terms)
     return Hit(
-        passage_id=row[0],
-        text=row[1],
+        text=text,
         score=0.0,
         article=searcher.article(article_id),
-        highlight=highlight(row[1], terms),
+        highlight=highlight(text, terms),
     )
 
 

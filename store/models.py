@@ -55,8 +55,7 @@ class Highlight:
 
 @dataclass(frozen=True)
 class Hit:
-    passage_id: int
-    text: str  # exact passage text, a substring of the article text
+    text: str  # the excerpt: an exact substring of the article text
     score: float
     article: StoredArticle
     highlight: Highlight

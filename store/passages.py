@@ -7,6 +7,7 @@ substring of what was stored.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 _PARAGRAPH_BREAK = re.compile(r"\n\s*\n")
@@ -99,14 +100,19 @@ def _split_long(text: str, span: Span, max_words: int) -> list[Span]:
     return pieces
 
 
+def _paragraphs(text: str) -> Iterator[tuple[int, int]]:
+    """(start, end) of each paragraph; blank lines separate them."""
+    pos = 0
+    for block in _PARAGRAPH_BREAK.split(text):
+        start = text.index(block, pos) if block else pos
+        pos = start + len(block)
+        yield start, pos
+
+
 def split_passages(text: str, min_words: int, max_words: int) -> list[Span]:
     """Group sentences into passages, preferring to end a passage at a paragraph end."""
     units: list[tuple[Span, bool]] = []  # (sentence, starts a paragraph)
-    pos = 0
-    for block in _PARAGRAPH_BREAK.split(text):
-        block_start = text.index(block, pos) if block else pos
-        block_end = block_start + len(block)
-        pos = block_end
+    for block_start, block_end in _paragraphs(text):
         first = True
         for sentence in _sentences(text, block_start, block_end):
             for piece in (
@@ -146,9 +152,6 @@ def split_passages(text: str, min_words: int, max_words: int) -> list[Span]:
 def sentence_spans(text: str) -> list[Span]:
     """Sentences of any text (paragraph breaks always end a sentence)."""
     spans: list[Span] = []
-    pos = 0
-    for block in _PARAGRAPH_BREAK.split(text):
-        start = text.index(block, pos) if block else pos
-        pos = start + len(block)
-        spans.extend(_sentences(text, start, pos))
+    for start, end in _paragraphs(text):
+        spans.extend(_sentences(text, start, end))
     return spans

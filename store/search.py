@@ -245,7 +245,6 @@ class Searcher:
 
     def _hit(self, item: dict[str, Any], terms: set[str]) -> Hit:
         return Hit(
-            passage_id=0,
             text=item["text"],
             score=item["score"],
             article=self.article(item["article_id"]),
@@ -262,10 +261,11 @@ def _jaccard(a: set[str], b: set[str]) -> float:
 
 def highlight(text: str, terms: set[str]) -> Highlight:
     """Matched terms, and the sentence(s) carrying the most distinct matched terms."""
-    term_spans = [(t.start, t.end) for t in iter_tokens(text) if t.term in terms]
+    matches = [t for t in iter_tokens(text) if t.term in terms]
+    term_spans = [(t.start, t.end) for t in matches]
     best: list[tuple[int, int, int]] = []  # (distinct matches, start, end)
     for span in sentence_spans(text):
-        matched = {t.term for t in iter_tokens(text[span.start : span.end]) if t.term in terms}
+        matched = {t.term for t in matches if span.start <= t.start < span.end}
         if matched:
             best.append((len(matched), span.start, span.end))
     top = max((b[0] for b in best), default=0)

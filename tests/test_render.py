@@ -33,13 +33,12 @@ def _page(text: str, query: str = "bridge", n: int = 1, **kw: object) -> SearchP
     terms = set(query_terms(query))
     hits = tuple(
         Hit(
-            passage_id=i,
             text=text,
             score=1.0,
             article=_article(**kw),
             highlight=highlight(text, terms),
         )
-        for i in range(n)
+        for _ in range(n)
     )
     return SearchPage(query=query, terms=tuple(terms), hits=hits, has_more=False)
 
@@ -141,7 +140,6 @@ def test_plain_text_rendering() -> None:
 def test_any_passage_renders_as_valid_telegram_html(text: str, query: str) -> None:
     terms = set(query_terms(query))
     hit = Hit(
-        passage_id=1,
         text=text,
         score=1.0,
         article=_article(title=text[:300]),
