@@ -104,6 +104,7 @@ def store_config(settings: Settings) -> StoreConfig:
             excerpt_words=s.excerpt_words,
             excerpt_title_weight=s.excerpt_title_weight,
             excerpt_answer_bonus=s.excerpt_answer_bonus,
+            excerpt_focus_bonus=s.excerpt_focus_bonus,
             rerank_articles=s.rerank_articles,
             rerank_window_weight=s.rerank_window_weight,
         ),

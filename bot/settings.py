@@ -50,6 +50,7 @@ class SearchSettings:
     excerpt_words: int
     excerpt_title_weight: float
     excerpt_answer_bonus: float
+    excerpt_focus_bonus: float
     rerank_articles: int
     rerank_window_weight: float
 

@@ -5,7 +5,8 @@ distinctive it is *within the passage*: the article's own subject ("Stevens", "S
 Court") is in most of its sentences and says little about which sentence answers, while the
 question's other words ("retired", "nominated") point at the one that does. A sentence that
 holds the kind of thing the question asks for (a year for "what year", a number for "how
-many") gets a bonus.
+many") gets a bonus, and so does a run holding the question's focus: the words right after
+"which"/"what", naming the kind of thing asked about ("which tick-borne virus").
 """
 
 from __future__ import annotations
@@ -38,6 +39,14 @@ _NAME_QUESTION = re.compile(
     re.IGNORECASE,
 )
 _CAPITALISED = re.compile(r"(?<=[a-z,;:] )[A-Z][\w'-]+")
+_FOCUS = re.compile(r"\b(?:which|what|whose)\s+([\w'-]+(?:\s+[\w'-]+){0,2})", re.IGNORECASE)
+
+
+def focus_terms(question: str) -> set[str]:
+    """Terms of the (up to three) words after the first "which", "what" or "whose": the
+    kind of thing asked about, which the answer is usually named beside."""
+    match = _FOCUS.search(question)
+    return set(tokenize(match.group(1))) if match else set()
 
 
 def answer_check(question: str) -> Callable[[str], bool] | None:
@@ -98,6 +107,7 @@ def best_windows(
     title: str = "",
     title_weight: float = 0.1,
     answer_bonus: float = 1.0,
+    focus_bonus: float = 1.0,
 ) -> list[Window]:
     """Up to ``count`` non-overlapping runs of consecutive whole sentences of ``text`` (each at
     most ``max_words`` words, or one sentence if a single one is longer) that best answer the
@@ -106,7 +116,8 @@ def best_windows(
 
     The title's words picked the article; inside it they say little about which sentence
     answers, so they count ``title_weight`` as much. A sentence holding the kind of answer
-    asked for gets ``answer_bonus`` times the heaviest word's weight on top."""
+    asked for gets ``answer_bonus`` times the heaviest word's weight on top, and a run holding
+    the question's focus (see :func:`focus_terms`) ``focus_bonus`` times."""
     sentences = sentence_spans(text)
     if not sentences:
         return [Window(0, len(text), 0.0)]
@@ -121,20 +132,28 @@ def best_windows(
         for t, w in weights.items()
     }
     check = answer_check(question)
-    bonus = answer_bonus * max(distinct.values(), default=0.0)
+    heaviest = max(distinct.values(), default=0.0)
+    bonus = answer_bonus * heaviest
     fits = [bool(check and check(text[s.start : s.end])) for s in sentences]
+    focus = focus_terms(question)
+    focused = [bool(focus & f) for f in found]
     candidates: list[tuple[float, int, int, int]] = []  # (score, words, first, last)
     for first in range(len(sentences)):
         covered: set[str] = set()
         total = 0
-        typed = False
+        typed = has_focus = False
         for last in range(first, len(sentences)):
             total += words[last]
             if total > max_words and last > first:
                 break
             covered |= found[last]
             typed = typed or (fits[last] and bool(found[last]))
-            score = sum(distinct[t] for t in sorted(covered)) + (bonus if typed else 0.0)
+            has_focus = has_focus or focused[last]
+            score = (
+                sum(distinct[t] for t in sorted(covered))
+                + (bonus if typed else 0.0)
+                + (focus_bonus * heaviest if has_focus else 0.0)
+            )
             candidates.append((score, total, first, last))
     candidates.sort(key=lambda c: (-c[0], -c[1], c[2]))
     chosen: list[tuple[float, int, int, int]] = []

@@ -35,6 +35,7 @@ class SearchConfig:
     excerpt_words: int
     excerpt_title_weight: float
     excerpt_answer_bonus: float
+    excerpt_focus_bonus: float
     rerank_articles: int
     rerank_window_weight: float
 
@@ -176,6 +177,7 @@ class Searcher:
                 title,
                 self._config.excerpt_title_weight,
                 self._config.excerpt_answer_bonus,
+                self._config.excerpt_focus_bonus,
             )
 
         # The leading articles are re-ordered by how well their best window answers, too:

@@ -31,7 +31,7 @@ STOP_WORDS = frozenset(
     or other our ours ourselves out over own same she should so some such than that the
     their theirs them themselves then there these they this those through to too under until
     up very was we were what when where which while who whom why will with would you your
-    yours yourself yourselves also s t d ll m re ve don didn doesn isn wasn weren won shan
+    yours yourself yourselves also s t d ll m re ve don didn doesn isn wasn weren shan
     couldn wouldn shouldn hasn haven hadn did may might must shall us per via yet whose
     whether according said says say tell told
     """.split()
@@ -67,10 +67,7 @@ def iter_tokens(text: str) -> Iterator[Token]:
         elif kind == "number":
             term = raw.replace(",", "")
         else:
-            term = _fold(raw)
-            if not term or term in STOP_WORDS:
-                continue
-            term = _stemmer.stemWord(term)
+            term = _word_term(raw)
         if term and term.isalnum():
             yield Token(term, match.start(), match.end())
 
@@ -81,11 +78,54 @@ _TERMS: dict[str, str] = {}
 _TERMS_LIMIT = 500_000
 
 
+# British spellings -> American ones before stemming, so "organised" finds "organized" and
+# "centre" finds "center" (the stemmer keeps them apart). Both sides of a search go through
+# this, so a word mapped to a non-word ("promise" -> "promize") still matches itself.
+_BRITISH_SPELLING = re.compile(
+    r"(?<=^\w{4})(?=\w)\w*?(?:is(?=e$|ed$|es$|ing$|ation$|ations$)"
+    r"|ys(?=e$|ed$|es$|ing$))|(?<=^\w{3})(?=\w)\w*?our(?=$|s$|ed$|ing$|able$|ite$|ites$|er$|ers$)"
+)
+_BRITISH_WORDS = {
+    "defence": "defense",
+    "offence": "offense",
+    "licence": "license",
+    "pretence": "pretense",
+    "programme": "program",
+    "programmes": "programs",
+    "centre": "center",
+    "centres": "centers",
+    "theatre": "theater",
+    "theatres": "theaters",
+    "metre": "meter",
+    "metres": "meters",
+    "kilometre": "kilometer",
+    "kilometres": "kilometers",
+    "litre": "liter",
+    "litres": "liters",
+    "fibre": "fiber",
+}
+
+
+def american_spelling(word: str) -> str:
+    """A lower-case word with its British spelling (-ise, -yse, -our, -tre ...) made American."""
+    if word in _BRITISH_WORDS:
+        return _BRITISH_WORDS[word]
+    return _BRITISH_SPELLING.sub(_americanise, word) if len(word) > 5 else word
+
+
+def _americanise(match: re.Match[str]) -> str:
+    part = match.group()
+    if part.endswith("our"):
+        return part[:-3] + "or"
+    return part[:-2] + ("iz" if part.endswith("is") else "yz")
+
+
 def _word_term(word: str) -> str:
+    """The term of a plain word (not an acronym or number): "" for a stop word."""
     term = _fold(word)
     if not term or term in STOP_WORDS:
         return ""
-    term = _stemmer.stemWord(term)
+    term = _stemmer.stemWord(american_spelling(term))
     return term if term.isalnum() else ""
 
 

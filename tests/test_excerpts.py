@@ -43,6 +43,23 @@ def test_the_sentence_with_the_kind_of_answer_asked_for_wins() -> None:
     assert text == "The wall was built in 1887 by the railway company."
 
 
+def test_the_run_naming_the_kind_of_thing_asked_about_wins() -> None:
+    text = (
+        "Snow closed the pass on Monday. "
+        "Ploughs cleared the snowed-in summit pass by noon. "
+        "The ploughs came from the depot at Kelby, a town in the valley. "
+        "The road reopened on Tuesday."
+    )
+    question = "Which depot town sent the ploughs to the snowed-in summit pass?"
+    weights = {t: 1.0 for t in query_terms(question)}
+    (window,) = best_windows(text, weights, 12, question, answer_bonus=0.0, focus_bonus=1.0)
+    assert text[window.start : window.end] == (
+        "The ploughs came from the depot at Kelby, a town in the valley."
+    )
+    (without,) = best_windows(text, weights, 12, question, focus_bonus=0.0, answer_bonus=0.0)
+    assert text[without.start : without.end] == "Ploughs cleared the snowed-in summit pass by noon."
+
+
 def test_title_words_count_for_little_inside_the_article() -> None:
     (text,) = _window(
         "Where did the harbour fishing boats go?",

@@ -41,6 +41,38 @@ def test_old_database_is_upgraded_and_searchable(settings: Settings) -> None:
     assert store.stats().passages == 1
 
 
+def test_passages_from_an_older_tokenizer_are_re_tokenised(settings: Settings) -> None:
+    """Step 7 changed the tokenizer ("won" kept, British spellings made American): passages
+    stored before it are indexed again, so new questions find them."""
+    conn = sqlite3.connect(settings.database.path, isolation_level=None)
+    assert migrate(conn, up_to=6) == [1, 2, 3, 4, 5, 6]
+    text = "The council organised a vote on the new centre, which the Greens won."
+    old_terms = "council organis vote new centr green"  # as tokenizer 1 indexed it
+    conn.execute(
+        "INSERT INTO articles (id, url, canonical_url, title, source, ingested_at,"
+        " content_hash, text) VALUES (1, 'https://old.test/vote', 'https://old.test/vote',"
+        " 'Council vote', 'Old Paper', '2020-01-01T00:00:00+00:00', 'h1', ?)",
+        (text,),
+    )
+    conn.execute(
+        "INSERT INTO passages (article_id, position, start, end, terms, length)"
+        " VALUES (1, 0, 0, ?, ?, 6)",
+        (len(text), "council vote " + old_terms),
+    )
+    conn.execute("INSERT INTO term_stats (term, df) VALUES ('organis', 1)")
+    conn.close()
+
+    store = Store(store_config(settings))
+    hit = store.search("Who won the vote the council organized on the center?", 3).hits[0]
+    assert hit.article.url == "https://old.test/vote"
+    assert store.search("organized center won", 3).hits
+    terms = {row[0] for row in store.conn.execute("SELECT term FROM term_stats")}
+    assert {"won", "organiz", "center"} <= terms
+    assert "organis" not in terms
+    (length,) = store.conn.execute("SELECT tokens FROM corpus_stats").fetchone()
+    assert length == len(tokenize("Council vote") + tokenize(text))
+
+
 def test_migrating_twice_changes_nothing(settings: Settings) -> None:
     Store(store_config(settings)).close()
     store = Store(store_config(settings))

@@ -1,3 +1,4 @@
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -11,6 +12,35 @@ def test_stop_words_and_question_words_are_dropped() -> None:
 def test_stemming_makes_inflections_meet() -> None:
     assert tokenize("councils voted")[0] == tokenize("council voting")[0]
     assert tokenize("running")[0] == tokenize("runs")[0]
+
+
+@pytest.mark.parametrize(
+    ("british", "american"),
+    [
+        ("organised", "organized"),
+        ("organisation", "organization"),
+        ("analysed", "analyzed"),
+        ("colours", "colors"),
+        ("favourite", "favorite"),
+        ("labour", "labor"),
+        ("centre", "center"),
+        ("kilometres", "kilometers"),
+        ("defence", "defense"),
+        ("programme", "program"),
+    ],
+)
+def test_british_and_american_spellings_meet(british: str, american: str) -> None:
+    assert tokenize(british) == tokenize(american)
+
+
+def test_words_that_only_look_british_keep_apart() -> None:
+    assert tokenize("four hours") != tokenize("for hors")
+    assert tokenize("rise") != tokenize("rize")
+    assert tokenize("prise") != tokenize("prize")
+
+
+def test_won_is_a_word_not_a_stop_word() -> None:
+    assert tokenize("Who won the election?") == ["won", "elect"]
 
 
 def test_acronyms_numbers_and_diacritics() -> None:
