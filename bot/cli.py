@@ -256,7 +256,9 @@ async def _ingest_jsonl(service: NewsService, path: Path, emit: _Printer) -> Non
     async def store_oldest() -> None:
         labels, prepared = in_flight.pop(0)
         articles = await prepared
-        for outcome in await service.ingest_articles(list(zip(labels, articles, strict=True))):
+        for outcome in await service.ingest_articles(
+            list(zip(labels, articles, strict=True)), bulk=True
+        ):
             emit(outcome)
         bar.update(len(labels))
 
@@ -291,6 +293,7 @@ async def _ingest_jsonl(service: NewsService, path: Path, emit: _Printer) -> Non
                 submit(batch)
             while in_flight:
                 await store_oldest()
+            await service.finish_bulk()
     finally:
         if pool is not None:
             pool.shutdown(cancel_futures=True)

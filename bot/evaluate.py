@@ -132,7 +132,8 @@ async def evaluate(
                     continue
             size = settings.ingest.batch_size
             for start in range(0, len(items), size):
-                await service.ingest_articles(items[start : start + size])
+                await service.ingest_articles(items[start : start + size], bulk=True)
+            await service.finish_bulk()
             for q in questions:
                 page = await service.ask(q.question, k)
                 texts = [hit.text for hit in page.hits]

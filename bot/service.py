@@ -92,10 +92,9 @@ def store_config(settings: Settings) -> StoreConfig:
         min_words=settings.passages.min_words,
         max_words=settings.passages.max_words,
         max_text_chars=settings.ingest.max_text_chars,
+        index_every_passages=settings.ingest.index_every_passages,
         search=SearchConfig(
             candidates=s.candidates,
-            candidate_postings=s.candidate_postings,
-            common_only_postings=s.common_only_postings,
             k1=s.k1,
             b=s.b,
             max_per_article=s.max_per_article,
@@ -135,12 +134,16 @@ class NewsService:
         self.fetcher = fetcher
 
     async def ingest_articles(
-        self, items: Sequence[tuple[str, ArticleInput | PreparedArticle]]
+        self,
+        items: Sequence[tuple[str, ArticleInput | PreparedArticle]],
+        *,
+        bulk: bool = False,
     ) -> list[IngestOutcome]:
-        """Store already-extracted (or already prepared) articles in one transaction."""
+        """Store already-extracted (or already prepared) articles in one transaction. A
+        ``bulk`` import defers indexing to larger steps; end it with :meth:`finish_bulk`."""
         if not items:
             return []
-        results = await self.store.add_articles([article for _, article in items])
+        results = await self.store.add_articles([article for _, article in items], defer_index=bulk)
         return [
             _outcome(
                 source,
@@ -158,6 +161,10 @@ class NewsService:
             max_words=self.settings.passages.max_words,
             max_text_chars=self.settings.ingest.max_text_chars,
         )
+
+    async def finish_bulk(self) -> None:
+        """Index whatever a bulk import left for later."""
+        await self.store.index_pending()
 
     async def _ingest_one(self, source: str, article: ArticleInput) -> IngestOutcome:
         return (await self.ingest_articles([(source, article)]))[0]

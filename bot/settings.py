@@ -39,8 +39,6 @@ class PassageSettings:
 @dataclasses.dataclass(frozen=True)
 class SearchSettings:
     candidates: int
-    candidate_postings: int
-    common_only_postings: int
     k1: float
     b: float
     max_results: int
@@ -70,6 +68,7 @@ class FetchSettings:
 @dataclasses.dataclass(frozen=True)
 class IngestSettings:
     batch_size: int
+    index_every_passages: int
     max_text_chars: int
     default_source: str
 

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 
 from store.models import AddResult, AddStatus, ArticleInput
 from store.passages import normalise_article_text, split_passages
+from store.postings import next_passage_id
 from store.text import normalised_for_hash, tokenize
 
 
@@ -118,13 +119,16 @@ def add_article(
         status = AddStatus.SAVED
 
     rows = []
+    first_id = next_passage_id(conn)
     for position, (start, end, body_terms) in enumerate(prepared.passages):
         terms = prepared.title_terms + body_terms
-        rows.append((article_id, position, start, end, " ".join(terms), len(terms)))
+        rows.append(
+            (first_id + position, article_id, position, start, end, " ".join(terms), len(terms))
+        )
         doc_freqs.update(set(terms))
     conn.executemany(
-        "INSERT INTO passages (article_id, position, start, end, terms, length)"
-        " VALUES (?, ?, ?, ?, ?, ?)",
+        "INSERT INTO passages (id, article_id, position, start, end, terms, length)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?)",
         rows,
     )
     return AddResult(status, article_id, title, len(rows))

@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 
 import sqlite_utils
 
-from store import alerts, feeds
+from store import alerts, feeds, postings
 from store.alerts import AlertConfig, TopicMatcher
 from store.articles import PreparedArticle, add_article, prepare_article, update_term_stats
 from store.migrations import migrate
@@ -53,6 +53,7 @@ class StoreConfig:
     min_words: int
     max_words: int
     max_text_chars: int
+    index_every_passages: int
     search: SearchConfig
     alerts: AlertConfig
 
@@ -115,18 +116,28 @@ class Store:
             max_text_chars=self.config.max_text_chars,
         )
 
-    def add_articles(self, articles: Sequence[ArticleInput | PreparedArticle]) -> list[AddResult]:
+    def add_articles(
+        self, articles: Sequence[ArticleInput | PreparedArticle], *, defer_index: bool = False
+    ) -> list[AddResult]:
         """All of ``articles`` in one transaction: after a crash, all or none are stored.
-        Articles may come prepared already (see :func:`store.articles.prepare_article`)."""
+        Articles may come prepared already (see :func:`store.articles.prepare_article`).
+        Their passages join the search index at once, or with ``defer_index`` (bulk imports)
+        once ``index_every_passages`` wait; until then they are scored one by one."""
         prepared = [a if isinstance(a, PreparedArticle) else self.prepare(a) for a in articles]
 
         def write(conn: sqlite3.Connection) -> list[AddResult]:
             doc_freqs: Counter[str] = Counter()
             results = [add_article(conn, article, doc_freqs) for article in prepared]
             update_term_stats(conn, doc_freqs)
+            if not defer_index or postings.pending(conn) >= self.config.index_every_passages:
+                postings.index_tail(conn)
             return results
 
         return self._transaction(write)
+
+    def index_pending(self) -> int:
+        """Add passages not yet in the search index (after a bulk import); returns how many."""
+        return self._transaction(postings.index_tail)
 
     def search(self, query: str, limit: int, offset: int = 0) -> SearchPage:
         return self.searcher.search(query, limit, offset)
@@ -278,13 +289,7 @@ class Store:
         """What PRAGMA integrity_check and the search index's own check report (empty if
         all is well)."""
         problems = [row[0] for row in self.conn.execute("PRAGMA integrity_check") if row[0] != "ok"]
-        try:
-            self.conn.execute(
-                "INSERT INTO passages_fts (passages_fts, rank) VALUES ('integrity-check', 1)"
-            )
-        except sqlite3.DatabaseError as e:
-            problems.append(f"search index: {e}")
-        return problems
+        return problems + postings.problems(self.conn)
 
     def all_passage_terms(self) -> list[tuple[int, list[str]]]:
         """Every passage's terms (for exhaustive baselines in tests and benchmarks)."""
@@ -311,8 +316,9 @@ class AsyncStore:
     async def open(cls, config: StoreConfig) -> AsyncStore:
         store = cls(config)
         try:
-            # The writer migrates the schema before any reader connects.
-            await store._write(lambda s: None)
+            # The writer migrates the schema before any reader connects, and indexes what
+            # an interrupted bulk import left unindexed.
+            await store._write(lambda s: s.index_pending())
         except BaseException:
             await store.close()
             raise
@@ -340,9 +346,12 @@ class AsyncStore:
         )
 
     async def add_articles(
-        self, articles: Sequence[ArticleInput | PreparedArticle]
+        self, articles: Sequence[ArticleInput | PreparedArticle], *, defer_index: bool = False
     ) -> list[AddResult]:
-        return await self._write(lambda s: s.add_articles(articles))
+        return await self._write(lambda s: s.add_articles(articles, defer_index=defer_index))
+
+    async def index_pending(self) -> int:
+        return await self._write(lambda s: s.index_pending())
 
     async def search(self, query: str, limit: int, offset: int = 0) -> SearchPage:
         return await self._read(lambda s: s.search(query, limit, offset))

@@ -13,6 +13,7 @@ import sqlite3
 from collections.abc import Callable
 from datetime import UTC, datetime
 
+from store.postings import index_tail
 from store.text import tokenize
 
 M001_ARTICLES_AND_PASSAGES = """
@@ -212,6 +213,51 @@ def m007_retokenise(conn: sqlite3.Connection) -> None:
     conn.execute("INSERT INTO term_stats (term, df) SELECT term, doc FROM passages_vocab")
 
 
+M008_POSTINGS = """
+        CREATE TABLE index_segments (
+            id INTEGER PRIMARY KEY,
+            level INTEGER NOT NULL
+        );
+        -- data: a term's postings in one segment (see store/postings.py for the layout).
+        CREATE TABLE postings (
+            term TEXT NOT NULL,
+            segment_id INTEGER NOT NULL REFERENCES index_segments(id),
+            data BLOB NOT NULL
+        );
+        CREATE INDEX postings_term ON postings(term, segment_id);
+        CREATE INDEX postings_segment ON postings(segment_id);
+        -- Passages with ids up to this are in segments; newer ones are scored one by one.
+        CREATE TABLE index_state (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            indexed_through INTEGER NOT NULL
+        );
+        INSERT INTO index_state (id, indexed_through) VALUES (1, 0);
+        -- Deleted passages whose postings may still be in segments.
+        CREATE TABLE stale_passages (id INTEGER PRIMARY KEY);
+        DROP TRIGGER passages_after_insert;
+        DROP TRIGGER passages_after_delete;
+        DROP TABLE passages_vocab;
+        DROP TABLE passages_fts;
+        CREATE TRIGGER passages_after_insert AFTER INSERT ON passages BEGIN
+            UPDATE corpus_stats
+                SET passages = passages + 1, tokens = tokens + new.length WHERE id = 1;
+        END;
+        CREATE TRIGGER passages_after_delete AFTER DELETE ON passages BEGIN
+            INSERT OR IGNORE INTO stale_passages (id) VALUES (old.id);
+            UPDATE corpus_stats
+                SET passages = passages - 1, tokens = tokens - old.length WHERE id = 1;
+        END;
+"""
+
+
+def m008_postings(conn: sqlite3.Connection) -> None:
+    """Our own posting lists replace FTS5 (see store/postings.py); stored passages are
+    indexed now."""
+    for statement in _split_statements(M008_POSTINGS):
+        conn.execute(statement)
+    index_tail(conn)
+
+
 Step = str | Callable[[sqlite3.Connection], None]
 
 MIGRATIONS: tuple[tuple[int, str, Step], ...] = (
@@ -222,6 +268,7 @@ MIGRATIONS: tuple[tuple[int, str, Step], ...] = (
     (5, "term statistics", M005_TERM_STATS),
     (6, "news feeds", M006_FEEDS),
     (7, "passage terms of tokenizer 2", m007_retokenise),
+    (8, "own posting lists instead of FTS5", m008_postings),
 )
 
 

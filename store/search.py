@@ -1,8 +1,6 @@
-"""Retrieval: FTS5 candidates, exact corpus-wide BM25, per-article caps, near-duplicates.
-
-FTS5 ranks candidates with its own BM25 over the same terms; the best few hundred are then
-re-scored with rank-bm25 using corpus-wide document frequencies (from fts5vocab) and the
-corpus-wide average length, so scores equal exhaustive BM25 over all passages.
+"""Retrieval: exact corpus-wide BM25 over every passage (store/postings.py), then articles
+in the order of their best passage, each quoted by its best sentence window, with per-article
+caps and near-duplicates folded together.
 """
 
 from __future__ import annotations
@@ -16,17 +14,17 @@ from typing import Any
 
 from rank_bm25 import BM25Plus
 
+from store import postings
 from store.excerpts import Window, best_windows
 from store.models import Highlight, Hit, SearchPage, StoredArticle
 from store.passages import sentence_spans
+from store.queries import select_rows_in
 from store.text import iter_tokens, query_terms, tokenize
 
 
 @dataclass(frozen=True)
 class SearchConfig:
     candidates: int
-    candidate_postings: int
-    common_only_postings: int
     k1: float
     b: float
     max_per_article: int
@@ -114,45 +112,25 @@ class Searcher:
         doc_freqs = self._doc_freqs(terms)
         if not doc_freqs:
             return [], {}
-        # Candidates come from the rarest terms only, up to a budget of postings: FTS5 must
-        # score every row its query matches, and a common word matches a large share of the
-        # corpus while adding little to any score. All terms still score the candidates.
-        chosen: list[str] = []
-        postings = 0
-        for term in sorted(doc_freqs, key=doc_freqs.__getitem__):
-            if chosen and postings + doc_freqs[term] > self._config.candidate_postings:
-                break
-            chosen.append(term)
-            postings += doc_freqs[term]
-        # Terms are letters and digits only, so quoting each makes any input a valid query.
-        match = " OR ".join(f'"{term}"' for term in chosen)
-        # Even the rarest word is in very many passages (a question of common words only):
-        # look among the newest passages, in a window sized so that about that many of them
-        # match. Newest news first, and bounded work.
-        since = 0
-        if postings > self._config.common_only_postings:
-            (newest,) = self._conn.execute("SELECT coalesce(max(id), 0) FROM passages").fetchone()
-            since = newest - self._config.common_only_postings * passages // postings
-        rows = self._conn.execute(
-            "SELECT p.id, p.article_id, p.terms FROM passages_fts"
-            " JOIN passages p ON p.id = passages_fts.rowid"
-            " WHERE passages_fts MATCH ? AND passages_fts.rowid > ? ORDER BY rank LIMIT ?",
-            (match, since, max(limit, self._config.candidates)),
-        ).fetchall()
-        if not rows:
-            return [], {}
-        candidate_terms = [row[2].split() for row in rows]
         weights = {t: idf(passages, n) for t, n in doc_freqs.items()}
-        scorer = CorpusBM25(candidate_terms, weights, avgdl, self._config.k1, self._config.b)
-        scores = scorer.get_scores(terms)
-        ranked = sorted(
-            zip(rows, scores, candidate_terms, strict=True),
-            # Ties go to the newer passage (higher id): a mild recency preference.
-            key=lambda item: (-item[1], -item[0][0]),
+        # A few more than asked: some may be passages deleted since they were indexed.
+        best = postings.score(
+            self._conn, weights, avgdl, self._config.k1, self._config.b, limit + 16
         )
-        return [
-            (row[0], row[1], float(score), toks) for row, score, toks in ranked[:limit] if score > 0
-        ], weights
+        found = {
+            row[0]: (row[1], row[2])
+            for row in select_rows_in(
+                self._conn,
+                "SELECT id, article_id, terms FROM passages WHERE id IN ({})",
+                [pid for pid, _ in best],
+            )
+        }
+        ranked = [
+            (pid, found[pid][0], score, found[pid][1].split())
+            for pid, score in best
+            if pid in found
+        ]
+        return ranked[:limit], weights
 
     def search(self, query: str, limit: int, offset: int = 0) -> SearchPage:
         """The best excerpts for a question: articles in the order of their best passage,

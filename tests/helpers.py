@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import html.parser
+import sqlite3
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
@@ -114,3 +116,11 @@ async def eventually(check: Callable[[], Awaitable[bool]], limit: float = 10.0) 
             await asyncio.sleep(0.01)
 
     await asyncio.wait_for(poll(), limit)
+
+
+def document_frequencies(conn: sqlite3.Connection) -> dict[str, int]:
+    """Passages holding each term, counted from the stored passages themselves."""
+    counts: Counter[str] = Counter()
+    for (terms,) in conn.execute("SELECT terms FROM passages"):
+        counts.update(set(terms.split()))
+    return dict(counts)

@@ -6,6 +6,7 @@ import sqlite3
 
 from bot.service import store_config
 from bot.settings import Settings
+from store import postings
 from store.db import Store
 from store.migrations import MIGRATIONS, migrate
 from store.text import tokenize
@@ -39,6 +40,11 @@ def test_old_database_is_upgraded_and_searchable(settings: Settings) -> None:
     assert hit.article.url == "https://old.test/mill"
     assert hit.text.startswith("The old mill by the canal")
     assert store.stats().passages == 1
+    # Step 8 replaced FTS5 by our own index and indexed what was stored.
+    assert postings.pending(store.conn) == 0
+    assert postings.indexed_through(store.conn) == 1
+    tables = {r[0] for r in store.conn.execute("SELECT name FROM sqlite_master")}
+    assert "passages_fts" not in tables
 
 
 def test_passages_from_an_older_tokenizer_are_re_tokenised(settings: Settings) -> None:
@@ -93,4 +99,4 @@ def test_a_failing_step_leaves_no_half_made_schema(settings: Settings, monkeypat
         raise AssertionError("the broken step should fail")
     tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
     assert "half" not in tables
-    assert "passages_fts" in tables  # the good steps before it stayed
+    assert "postings" in tables  # the good steps before it stayed

@@ -17,9 +17,10 @@ import pytest
 from bot.cli import main
 from bot.service import store_config
 from bot.settings import Settings
+from store import postings
 from store.db import Store
 from tests.fakebot import TOKEN, Failure, FakeBotAPI, user
-from tests.helpers import DATA, eventually
+from tests.helpers import DATA, document_frequencies, eventually
 
 NEWSBOT = str(Path(sys.executable).parent / "newsbot")
 
@@ -59,10 +60,8 @@ def _spawned_workers() -> set[int]:
 def _check_consistent(db: Path) -> sqlite3.Connection:
     conn = sqlite3.connect(db)
     assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
-    conn.execute("INSERT INTO passages_fts (passages_fts, rank) VALUES ('integrity-check', 1)")
-    assert dict(conn.execute("SELECT term, df FROM term_stats")) == dict(
-        conn.execute("SELECT term, doc FROM passages_vocab")
-    )
+    assert postings.problems(conn) == []
+    assert dict(conn.execute("SELECT term, df FROM term_stats")) == document_frequencies(conn)
     (orphans,) = conn.execute(
         "SELECT count(*) FROM articles a WHERE NOT EXISTS"
         " (SELECT 1 FROM passages p WHERE p.article_id = a.id)"

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 
 import pytest
@@ -14,7 +13,7 @@ from bot.settings import Settings
 from store.db import AsyncStore, Store, StoreError
 from store.models import AddStatus
 from store.text import query_terms
-from tests.helpers import article
+from tests.helpers import article, document_frequencies
 
 HOSTILE_QUERIES = [
     "",
@@ -298,9 +297,8 @@ async def test_async_store_reads_and_writes_off_the_loop(settings: Settings) -> 
         assert (await store.stats()).articles == 20
     finally:
         await store.close()
-    conn = sqlite3.connect(settings.database.path)
-    assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
-    conn.execute("INSERT INTO passages_fts(passages_fts, rank) VALUES('integrity-check', 1)")
+    reopened = Store(store_config(settings))
+    assert reopened.integrity_problems() == []
 
 
 def test_paging_through_results(settings: Settings) -> None:
@@ -333,7 +331,7 @@ def test_paging_through_results(settings: Settings) -> None:
     assert len(seen) == len(set(seen)) == 7
 
 
-def test_term_statistics_agree_with_the_full_text_index(settings: Settings) -> None:
+def test_term_statistics_agree_with_the_stored_passages(settings: Settings) -> None:
     store = _store(settings)
     store.add_articles(
         [article(title=t, text=x, url=f"https://n.test/{i}") for i, (t, x) in enumerate(CORPUS)]
@@ -352,6 +350,6 @@ def test_term_statistics_agree_with_the_full_text_index(settings: Settings) -> N
     def stats() -> dict[str, int]:
         return dict(store.conn.execute("SELECT term, df FROM term_stats"))
 
-    vocab = dict(store.conn.execute("SELECT term, doc FROM passages_vocab"))
+    vocab = document_frequencies(store.conn)
     assert stats() == vocab
     assert "ferri" in vocab and vocab["footbridg"] == 2

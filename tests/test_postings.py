@@ -1,0 +1,117 @@
+"""The search index (store/postings.py): exact scores however passages arrived, deleted
+passages never found, interrupted bulk imports still searchable, damage reported."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from pathlib import Path
+
+from bot.service import store_config
+from bot.settings import Settings
+from store import postings
+from store.db import AsyncStore, Store
+from tests.helpers import article
+from tests.test_store import CORPUS, _exhaustive
+
+WORDS = "otter heron kingfisher badger vole weasel stoat marten beaver curlew".split()
+
+
+def _stories(count: int, start: int = 0) -> list:  # type: ignore[type-arg]
+    return [
+        article(
+            url=f"https://n.test/story/{i}",
+            title=f"Story {i} about the {WORDS[i % len(WORDS)]}",
+            text=f"Volunteers saw a {WORDS[i % len(WORDS)]} near the weir on day {i}. "
+            f"The {WORDS[(i * 3) % len(WORDS)]} was counted too, and word{i} was noted.",
+        )
+        for i in range(start, start + count)
+    ]
+
+
+def _rounded(ranked: list[tuple[int, float]]) -> list[tuple[int, float]]:
+    return [(i, round(s, 9)) for i, s in ranked]
+
+
+def _segment_levels(store: Store) -> list[int]:
+    return [row[0] for row in store.conn.execute("SELECT level FROM index_segments ORDER BY id")]
+
+
+def test_segments_merge_and_scores_stay_exact(settings: Settings) -> None:
+    store = Store(store_config(settings))
+    for story in _stories(3 * postings.FANOUT):  # one transaction, one segment each
+        store.add_articles([story])
+    levels = _segment_levels(store)
+    assert max(levels) >= 1, "full levels are merged"
+    assert levels.count(0) < postings.FANOUT
+    for query in ("otter weir", "word7", "heron kingfisher counted", "volunteers day"):
+        assert _rounded(store.rank(query, 10)) == _rounded(_exhaustive(store, query, 10)), query
+
+
+def test_an_updated_article_is_found_by_its_new_words_only(settings: Settings) -> None:
+    store = Store(store_config(settings))
+    store.add_articles([article(url="https://n.test/ferry", text="The ferry sails at noon.")])
+    (old_ids,) = zip(*store.conn.execute("SELECT id FROM passages"), strict=True)
+    store.add_articles(
+        [article(url="https://n.test/ferry", text="The hovercraft replaces it from May.")]
+    )
+    new_ids = [row[0] for row in store.conn.execute("SELECT id FROM passages")]
+    assert min(new_ids) > max(old_ids), "passage ids are never reused"
+    assert store.search("ferry noon", 3).hits == ()
+    assert store.search("hovercraft", 3).hits[0].article.url == "https://n.test/ferry"
+    # Merging the segment that held the old passage drops its postings for good.
+    for story in _stories(postings.FANOUT):
+        store.add_articles([story])
+    for (data,) in store.conn.execute("SELECT data FROM postings"):
+        ids, _, _ = postings.decode(data)
+        assert not set(ids.tolist()) & set(old_ids)
+    assert store.search("ferry noon", 3).hits == ()
+
+
+def test_a_bulk_import_is_searchable_before_it_is_indexed(settings: Settings) -> None:
+    store = Store(store_config(settings))
+    store.add_articles(
+        [article(title=t, text=x, url=f"https://n.test/{i}") for i, (t, x) in enumerate(CORPUS)]
+    )
+    store.add_articles(_stories(6), defer_index=True)
+    assert postings.pending(store.conn) > 0
+    before = store.rank("otter weir word3", 10)
+    assert _rounded(before) == _rounded(_exhaustive(store, "otter weir word3", 10))
+    assert store.search("word3", 3).hits[0].article.url == "https://n.test/story/3"
+    assert store.index_pending() > 0
+    assert postings.pending(store.conn) == 0
+    assert _rounded(store.rank("otter weir word3", 10)) == _rounded(before)
+
+
+def test_a_bulk_import_indexes_in_steps(settings: Settings) -> None:
+    store = Store(dataclasses.replace(store_config(settings), index_every_passages=5))
+    store.add_articles(_stories(3), defer_index=True)
+    assert postings.pending(store.conn) == 3
+    store.add_articles(_stories(2, start=3), defer_index=True)
+    assert postings.pending(store.conn) == 0
+    assert store.rank("word4", 1)[0][0] == postings.indexed_through(store.conn)
+
+
+def test_a_damaged_index_is_reported(settings: Settings) -> None:
+    store = Store(store_config(settings))
+    store.add_articles(_stories(2))
+    assert store.integrity_problems() == []
+    store.conn.execute("UPDATE postings SET data = x'0102' WHERE rowid = 1")
+    (problem,) = store.integrity_problems()
+    assert problem.startswith("search index: term")
+
+
+def test_reopening_indexes_what_an_interrupted_import_left(settings: Settings) -> None:
+    store = Store(store_config(settings))
+    store.add_articles(_stories(4), defer_index=True)
+    store.close()
+
+    async def reopen() -> int:
+        opened = await AsyncStore.open(store_config(settings))
+        try:
+            return await opened._read(lambda s: postings.pending(s.conn))
+        finally:
+            await opened.close()
+
+    assert asyncio.run(reopen()) == 0
+    assert Path(settings.database.path).exists()
