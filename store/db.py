@@ -143,7 +143,7 @@ class Store:
         return self.searcher.search(query, limit, offset)
 
     def rank(self, query: str, limit: int) -> list[tuple[int, float]]:
-        return [(pid, score) for pid, _, score, _ in self.searcher.rank(query, limit)]
+        return [(pid, score) for pid, _, score in self.searcher.rank(query, limit)]
 
     def stats(self) -> Stats:
         articles, sources = self.conn.execute(

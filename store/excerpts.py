@@ -82,10 +82,12 @@ def _related(a: str, b: str) -> bool:
 def _matching(tokens: set[str], terms: Iterable[str]) -> set[str]:
     """The question terms a sentence holds, allowing related word forms."""
     found = set()
+    prefixes = {u[:4] for u in tokens}
     for term in terms:
-        exact = term in tokens
-        if exact or (
-            len(term) >= 4 and any(u[:4] == term[:4] and _related(term, u) for u in tokens)
+        if term in tokens or (
+            len(term) >= 4
+            and term[:4] in prefixes
+            and any(u[:4] == term[:4] and _related(term, u) for u in tokens)
         ):
             found.add(term)
     return found

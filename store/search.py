@@ -96,13 +96,13 @@ class Searcher:
                 found[term] = int(row[0])
         return found
 
-    def rank(self, query: str, limit: int) -> list[tuple[int, int, float, list[str]]]:
-        """(passage id, article id, score, terms), best first, before any collapsing."""
+    def rank(self, query: str, limit: int) -> list[tuple[int, int, float]]:
+        """(passage id, article id, score), best first, before any collapsing."""
         return self._rank(query, limit)[0]
 
     def _rank(
         self, query: str, limit: int
-    ) -> tuple[list[tuple[int, int, float, list[str]]], dict[str, float]]:
+    ) -> tuple[list[tuple[int, int, float]], dict[str, float]]:
         terms = query_terms(query[: self._config.max_query_chars])
         if not terms:
             return [], {}
@@ -117,19 +117,14 @@ class Searcher:
         best = postings.score(
             self._conn, weights, avgdl, self._config.k1, self._config.b, limit + 16
         )
-        found = {
-            row[0]: (row[1], row[2])
-            for row in select_rows_in(
+        article_of = dict(
+            select_rows_in(
                 self._conn,
-                "SELECT id, article_id, terms FROM passages WHERE id IN ({})",
+                "SELECT id, article_id FROM passages WHERE id IN ({})",
                 [pid for pid, _ in best],
             )
-        }
-        ranked = [
-            (pid, found[pid][0], score, found[pid][1].split())
-            for pid, score in best
-            if pid in found
-        ]
+        )
+        ranked = [(pid, article_of[pid], score) for pid, score in best if pid in article_of]
         return ranked[:limit], weights
 
     def search(self, query: str, limit: int, offset: int = 0) -> SearchPage:
@@ -139,7 +134,7 @@ class Searcher:
         terms = query_terms(query)
         ranked, weights = self._rank(query, self._config.candidates)
         best_score: dict[int, float] = {}
-        for _, article_id, score, _ in ranked:
+        for _, article_id, score in ranked:
             best_score.setdefault(article_id, score)
         kept: list[dict[str, Any]] = []
         wanted = offset + limit + 1  # one more than the page tells whether there is more

@@ -129,8 +129,8 @@ def _word_term(word: str) -> str:
     return term if term.isalnum() else ""
 
 
-def tokenize(text: str) -> list[str]:
-    """The terms of ``text``; the same as ``iter_tokens`` without offsets, built for speed."""
+def _scan(text: str) -> list[str]:
+    """The terms of ``text`` by the token pattern (words through the word-term cache)."""
     terms: list[str] = []
     append = terms.append
     cache = _TERMS
@@ -149,6 +149,29 @@ def tokenize(text: str) -> list[str]:
                 append(term)
         else:
             append(number.replace(",", ""))
+    return terms
+
+
+# Whitespace-separated chunk ("U.S.,", "2,000", "council's") -> its terms. No token spans
+# whitespace, so a text's terms are its chunks' terms in order; looking chunks up here skips
+# the token pattern for nearly every word of news text (about 5x faster).
+_CHUNKS: dict[str, tuple[str, ...]] = {}
+_CHUNKS_LIMIT = 300_000
+
+
+def tokenize(text: str) -> list[str]:
+    """The terms of ``text``; the same as ``iter_tokens`` without offsets, built for speed."""
+    terms: list[str] = []
+    extend = terms.extend
+    cache = _CHUNKS
+    for chunk in text.split():
+        found = cache.get(chunk)
+        if found is None:
+            found = tuple(_scan(chunk))
+            if len(cache) < _CHUNKS_LIMIT:
+                cache[chunk] = found
+        if found:
+            extend(found)
     return terms
 
 
