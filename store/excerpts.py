@@ -136,25 +136,31 @@ def best_windows(
     check = answer_check(question)
     heaviest = max(distinct.values(), default=0.0)
     bonus = answer_bonus * heaviest
-    fits = [bool(check and check(text[s.start : s.end])) for s in sentences]
+    # Only a sentence holding a question word can earn the answer-kind bonus.
+    typed_at = [
+        bool(f and check and check(text[s.start : s.end]))
+        for s, f in zip(sentences, found, strict=True)
+    ]
     focus = focus_terms(question)
     focused = [bool(focus & f) for f in found]
     candidates: list[tuple[float, int, int, int]] = []  # (score, words, first, last)
     for first in range(len(sentences)):
         covered: set[str] = set()
+        matched = 0.0
         total = 0
         typed = has_focus = False
         for last in range(first, len(sentences)):
             total += words[last]
             if total > max_words and last > first:
                 break
-            covered |= found[last]
-            typed = typed or (fits[last] and bool(found[last]))
+            new = found[last] - covered
+            if new:
+                covered |= new
+                matched += sum(distinct[t] for t in sorted(new))
+            typed = typed or typed_at[last]
             has_focus = has_focus or focused[last]
             score = (
-                sum(distinct[t] for t in sorted(covered))
-                + (bonus if typed else 0.0)
-                + (focus_bonus * heaviest if has_focus else 0.0)
+                matched + (bonus if typed else 0.0) + (focus_bonus * heaviest if has_focus else 0.0)
             )
             candidates.append((score, total, first, last))
     candidates.sort(key=lambda c: (-c[0], -c[1], c[2]))
