@@ -95,6 +95,9 @@ def store_config(settings: Settings) -> StoreConfig:
         index_every_passages=settings.ingest.index_every_passages,
         search=SearchConfig(
             candidates=s.candidates,
+            full_postings=s.full_postings,
+            rescore_pool=s.rescore_pool,
+            exact_top=s.exact_top,
             k1=s.k1,
             b=s.b,
             max_per_article=s.max_per_article,

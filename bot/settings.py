@@ -39,6 +39,9 @@ class PassageSettings:
 @dataclasses.dataclass(frozen=True)
 class SearchSettings:
     candidates: int
+    full_postings: int
+    rescore_pool: int
+    exact_top: int
     k1: float
     b: float
     max_results: int

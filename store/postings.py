@@ -25,9 +25,12 @@ from __future__ import annotations
 import sqlite3
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
+
+from store.queries import select_rows_in
 
 FANOUT = 8
 _ID = np.dtype("<u4")
@@ -160,51 +163,136 @@ def _merge(conn: sqlite3.Connection, segments: list[int], level: int) -> None:
     _write_segment(conn, level, merged())
 
 
+@dataclass(frozen=True)
+class BM25:
+    """Okapi BM25 with given (corpus-wide) idf per term."""
+
+    idf: dict[str, float]
+    avgdl: float
+    k1: float
+    b: float
+
+    def weight(self, term: str, tf: int, length: int) -> float:
+        norm = self.k1 * (1.0 - self.b + self.b * length / self.avgdl)
+        return self.idf[term] * tf * (self.k1 + 1.0) / (tf + norm)
+
+    def weights(
+        self, term: str, counts: npt.NDArray[np.uint8], lengths: npt.NDArray[np.uint16]
+    ) -> npt.NDArray[np.float64]:
+        tf = counts.astype(np.float64)
+        norm = self.k1 * (1.0 - self.b + self.b * lengths.astype(np.float64) / self.avgdl)
+        return self.idf[term] * tf * (self.k1 + 1.0) / (tf + norm)
+
+    def bound(self, term: str) -> float:
+        """More than the term can add to any passage's score."""
+        return self.idf[term] * (self.k1 + 1.0)
+
+
+@dataclass(frozen=True)
+class Pruning:
+    """When common words are left out of the exhaustive pass (see :func:`score`)."""
+
+    full_postings: int  # a word in at most this many passages is always scored everywhere
+    pool: int  # at least this many leading passages are re-scored with the words left out
+    exact_top: int  # the leading passages guaranteed to be exactly those of exhaustive BM25
+
+
 def score(
     conn: sqlite3.Connection,
-    idf: dict[str, float],
-    avgdl: float,
-    k1: float,
-    b: float,
+    bm25: BM25,
+    doc_freqs: dict[str, int],
     limit: int,
+    pruning: Pruning,
 ) -> list[tuple[int, float]]:
     """The ``limit`` best (passage id, BM25 score) over every passage, best first; ties go to
-    the newer passage. Ids may include deleted passages: the caller drops those."""
+    the newer passage. Ids may include deleted passages: the caller drops those.
+
+    Words are scored over all their passages, rarest first. A word found in a great many
+    passages (more than ``pruning.full_postings``) is left out of that pass once enough
+    passages have a score: it can add at most ``bm25.bound`` to any passage, so the leading
+    passages are re-scored with it from their stored terms, and if a passage outside them
+    could still reach the first ``pruning.exact_top`` with every left-out word's bound, the
+    next word is scored everywhere after all. The first ``exact_top`` are therefore those of
+    exhaustive BM25; the rest of the ``limit`` very nearly."""
     through = indexed_through(conn)
-    scores = np.zeros(through + 1, dtype=np.float64)
-    for term, weight in idf.items():
-        for (data,) in conn.execute("SELECT data FROM postings WHERE term = ?", (term,)):
-            ids, lengths, counts = decode(data)
-            tf = counts.astype(np.float64)
-            norm = k1 * (1.0 - b + b * lengths.astype(np.float64) / avgdl)
-            # A passage is in one segment only, so ids are distinct within a term.
-            scores[ids] += weight * tf * (k1 + 1.0) / (tf + norm)
-    best = _top(scores, limit)
-    best.extend(_score_tail(conn, through, idf, avgdl, k1, b))
+    order = sorted(bm25.idf, key=lambda t: (-bm25.idf[t], t))
+    partial = np.zeros(through + 1, dtype=np.float64)
+    pool = max(pruning.pool, 2 * limit)
+    exact_top = max(1, min(pruning.exact_top, limit))
+    done = 0
+    while True:
+        while done < len(order) and (
+            done == 0
+            or doc_freqs.get(order[done], 0) <= pruning.full_postings
+            or np.count_nonzero(partial) < pool
+        ):
+            _accumulate(conn, partial, order[done], bm25)
+            done += 1
+        left_out = order[done:]
+        if not left_out:
+            best = _top(partial, limit)
+            break
+        leading = sorted(_top(partial, pool + 1), key=lambda item: (-item[1], -item[0]))
+        outside = leading[pool][1] if len(leading) > pool else 0.0
+        rescored = sorted(
+            _rescore(conn, leading[:pool], left_out, bm25), key=lambda item: (-item[1], -item[0])
+        )
+        threshold = rescored[exact_top - 1][1] if len(rescored) >= exact_top else 0.0
+        if threshold > outside + sum(bm25.bound(t) for t in left_out):
+            best = rescored
+            break
+        _accumulate(conn, partial, order[done], bm25)
+        done += 1
+    best.extend(_score_tail(conn, through, bm25))
     best.sort(key=lambda item: (-item[1], -item[0]))
     return best[:limit]
 
 
+def _accumulate(
+    conn: sqlite3.Connection, scores: npt.NDArray[np.float64], term: str, bm25: BM25
+) -> None:
+    for (data,) in conn.execute("SELECT data FROM postings WHERE term = ?", (term,)):
+        ids, lengths, counts = decode(data)
+        # A passage is in one segment only, so ids are distinct within a term.
+        scores[ids] += bm25.weights(term, counts, lengths)
+
+
+def _rescore(
+    conn: sqlite3.Connection,
+    leading: list[tuple[int, float]],
+    left_out: list[str],
+    bm25: BM25,
+) -> list[tuple[int, float]]:
+    """Partial scores completed with the left-out words, from the passages' stored terms
+    (deleted passages drop out here)."""
+    partial = dict(leading)
+    rescored = []
+    for passage_id, terms, length in select_rows_in(
+        conn, "SELECT id, terms, length FROM passages WHERE id IN ({})", list(partial)
+    ):
+        counts = Counter(terms.split())
+        total = partial[passage_id]
+        for term in left_out:
+            tf = counts.get(term)
+            if tf:
+                total += bm25.weight(term, tf, length)
+        rescored.append((int(passage_id), total))
+    return rescored
+
+
 def _top(scores: npt.NDArray[np.float64], limit: int) -> list[tuple[int, float]]:
+    """At least the ``limit`` best positive scores (more when tied), in no order."""
     if limit <= 0:
         return []
-    if scores.size > limit:
-        # One more than asked, and everything tied with the last, so ties resolve by id.
-        cut = np.partition(scores, scores.size - limit)[scores.size - limit]
-        ids = np.flatnonzero((scores >= cut) & (scores > 0))
-    else:
-        ids = np.flatnonzero(scores > 0)
-    return [(int(i), float(scores[i])) for i in ids]
+    matched = np.flatnonzero(scores > 0)
+    values = scores[matched]
+    if values.size > limit:
+        cut = np.partition(values, values.size - limit)[values.size - limit]
+        matched = matched[values >= cut]
+    return [(int(i), float(scores[i])) for i in matched]
 
 
-def _score_tail(
-    conn: sqlite3.Connection,
-    after: int,
-    idf: dict[str, float],
-    avgdl: float,
-    k1: float,
-    b: float,
-) -> list[tuple[int, float]]:
+def _score_tail(conn: sqlite3.Connection, after: int, bm25: BM25) -> list[tuple[int, float]]:
     """Passages stored since the last indexing (during a bulk import), scored one by one."""
     scored = []
     for passage_id, terms, length in conn.execute(
@@ -212,10 +300,10 @@ def _score_tail(
     ):
         counts = Counter(terms.split())
         total = 0.0
-        for term, weight in idf.items():
+        for term in bm25.idf:
             tf = counts.get(term)
             if tf:
-                total += weight * tf * (k1 + 1.0) / (tf + k1 * (1.0 - b + b * length / avgdl))
+                total += bm25.weight(term, tf, length)
         if total > 0:
             scored.append((int(passage_id), total))
     return scored

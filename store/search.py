@@ -25,6 +25,9 @@ from store.text import iter_tokens, query_terms, tokenize
 @dataclass(frozen=True)
 class SearchConfig:
     candidates: int
+    full_postings: int
+    rescore_pool: int
+    exact_top: int
     k1: float
     b: float
     max_per_article: int
@@ -113,9 +116,14 @@ class Searcher:
         if not doc_freqs:
             return [], {}
         weights = {t: idf(passages, n) for t, n in doc_freqs.items()}
+        config = self._config
         # A few more than asked: some may be passages deleted since they were indexed.
         best = postings.score(
-            self._conn, weights, avgdl, self._config.k1, self._config.b, limit + 16
+            self._conn,
+            postings.BM25(weights, avgdl, config.k1, config.b),
+            doc_freqs,
+            limit + 16,
+            postings.Pruning(config.full_postings, config.rescore_pool, config.exact_top),
         )
         article_of = dict(
             select_rows_in(
@@ -132,12 +140,14 @@ class Searcher:
         and from each the sentence window(s) that best answer it (see store/excerpts.py)."""
         query = query[: self._config.max_query_chars]
         terms = query_terms(query)
-        ranked, weights = self._rank(query, self._config.candidates)
+        wanted = offset + limit + 1  # one more than the page tells whether there is more
+        ranked, weights = self._rank(
+            query, max(self._config.candidates, 3 * max(wanted, self._config.rerank_articles))
+        )
         best_score: dict[int, float] = {}
         for _, article_id, score in ranked:
             best_score.setdefault(article_id, score)
         kept: list[dict[str, Any]] = []
-        wanted = offset + limit + 1  # one more than the page tells whether there is more
 
         def windows_of(article_id: int) -> tuple[str, list[Window]]:
             title, text = self._article_text(article_id)

@@ -6,6 +6,9 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 from bot.service import store_config
 from bot.settings import Settings
@@ -115,3 +118,37 @@ def test_reopening_indexes_what_an_interrupted_import_left(settings: Settings) -
 
     assert asyncio.run(reopen()) == 0
     assert Path(settings.database.path).exists()
+
+
+def test_leaving_common_words_out_keeps_the_leading_passages_exact(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rescored: list[int] = []
+    rescore = postings._rescore
+
+    def counting(*args: Any) -> list[tuple[int, float]]:
+        rescored.append(1)
+        return rescore(*args)
+
+    monkeypatch.setattr(postings, "_rescore", counting)
+    config = store_config(settings)
+    # Every word in more than 2 passages is a "common" word here.
+    pruned = dataclasses.replace(
+        config, search=dataclasses.replace(config.search, full_postings=2, rescore_pool=4)
+    )
+    store = Store(pruned)
+    store.add_articles(_stories(300))
+    store.add_articles(
+        [article(title=t, text=x, url=f"https://n.test/{i}") for i, (t, x) in enumerate(CORPUS)]
+    )
+    for query in (
+        "otter heron weir",
+        "badger vole volunteers day",
+        "word7 otter weir",
+        "kingfisher stoat marten noted",
+        "river council",
+    ):
+        exact_top = pruned.search.exact_top
+        ours = store.rank(query, exact_top)
+        assert _rounded(ours) == _rounded(_exhaustive(store, query, exact_top)), query
+    assert rescored, "common words were left out and added back for the leading passages"
