@@ -10,6 +10,7 @@ made by the first step alone.
 from __future__ import annotations
 
 import sqlite3
+from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, datetime
 
@@ -188,11 +189,9 @@ M006_FEEDS = """
 """
 
 
-def m007_retokenise(conn: sqlite3.Connection) -> None:
-    """Passage terms from the current tokenizer: "won" is no longer a stop word, and British
-    spellings are indexed as American ones ("organised" finds "organized"). Recomputes every
-    passage's terms from the stored text, then the search index and its statistics; a
-    one-off cost when upgrading (about a minute per 100,000 passages)."""
+def _retokenise_passages(conn: sqlite3.Connection) -> None:
+    """Every passage's terms and length again, from its stored text and the current
+    tokenizer, and the corpus statistics that depend on them."""
     articles = conn.execute("SELECT id, title, text FROM articles").fetchall()
     for article_id, title, text in articles:
         title_terms = tokenize(title)
@@ -204,11 +203,19 @@ def m007_retokenise(conn: sqlite3.Connection) -> None:
             terms = title_terms + tokenize(text[start:end])
             updates.append((" ".join(terms), len(terms), passage_id))
         conn.executemany("UPDATE passages SET terms = ?, length = ? WHERE id = ?", updates)
-    conn.execute("INSERT INTO passages_fts (passages_fts) VALUES ('rebuild')")
     conn.execute(
         "UPDATE corpus_stats SET passages = (SELECT count(*) FROM passages),"
         " tokens = (SELECT coalesce(sum(length), 0) FROM passages) WHERE id = 1"
     )
+
+
+def m007_retokenise(conn: sqlite3.Connection) -> None:
+    """Passage terms from the current tokenizer: "won" is no longer a stop word, and British
+    spellings are indexed as American ones ("organised" finds "organized"). Recomputes every
+    passage's terms from the stored text, then the search index and its statistics; a
+    one-off cost when upgrading (about a minute per 100,000 passages)."""
+    _retokenise_passages(conn)
+    conn.execute("INSERT INTO passages_fts (passages_fts) VALUES ('rebuild')")
     conn.execute("DELETE FROM term_stats")
     conn.execute("INSERT INTO term_stats (term, df) SELECT term, doc FROM passages_vocab")
 
@@ -258,6 +265,22 @@ def m008_postings(conn: sqlite3.Connection) -> None:
     index_tail(conn)
 
 
+def m009_retokenise(conn: sqlite3.Connection) -> None:
+    """Passage terms from tokenizer 3 (irregular past forms indexed as their verb: "won"
+    finds "win"), then document frequencies and the search index built again."""
+    _retokenise_passages(conn)
+    doc_freqs: Counter[str] = Counter()
+    for (terms,) in conn.execute("SELECT terms FROM passages"):
+        doc_freqs.update(set(terms.split()))
+    conn.execute("DELETE FROM term_stats")
+    conn.executemany("INSERT INTO term_stats (term, df) VALUES (?, ?)", doc_freqs.items())
+    conn.execute("DELETE FROM postings")
+    conn.execute("DELETE FROM index_segments")
+    conn.execute("DELETE FROM stale_passages")
+    conn.execute("UPDATE index_state SET indexed_through = 0 WHERE id = 1")
+    index_tail(conn)
+
+
 Step = str | Callable[[sqlite3.Connection], None]
 
 MIGRATIONS: tuple[tuple[int, str, Step], ...] = (
@@ -269,6 +292,7 @@ MIGRATIONS: tuple[tuple[int, str, Step], ...] = (
     (6, "news feeds", M006_FEEDS),
     (7, "passage terms of tokenizer 2", m007_retokenise),
     (8, "own posting lists instead of FTS5", m008_postings),
+    (9, "passage terms of tokenizer 3", m009_retokenise),
 )
 
 

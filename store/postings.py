@@ -23,6 +23,8 @@ dropped at the next merge of its segment. Passage ids are never reused (see
 from __future__ import annotations
 
 import sqlite3
+import sys
+from array import array
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -42,11 +44,14 @@ Postings = tuple[npt.NDArray[np.uint32], npt.NDArray[np.uint16], npt.NDArray[np.
 
 
 def encode(ids: Sequence[int], lengths: Sequence[int], counts: Sequence[int]) -> bytes:
-    return (
-        np.asarray(ids, dtype=_ID).tobytes()
-        + np.minimum(np.asarray(lengths, dtype=np.int64), 65535).astype(_LENGTH).tobytes()
-        + np.minimum(np.asarray(counts, dtype=np.int64), 255).astype(_COUNT).tobytes()
-    )
+    """One posting list as stored; lengths and counts are capped at what their types hold.
+    (array.array, not numpy: most lists are a few postings long, where it is 5x faster.)"""
+    id_array = array("I", ids)
+    length_array = array("H", (min(n, 65535) for n in lengths))
+    if sys.byteorder != "little":
+        id_array.byteswap()
+        length_array.byteswap()
+    return id_array.tobytes() + length_array.tobytes() + bytes(min(n, 255) for n in counts)
 
 
 def decode(blob: bytes) -> Postings:

@@ -106,6 +106,71 @@ _BRITISH_WORDS = {
 }
 
 
+# Irregular past forms -> the verb, which the stemmer cannot do: "who won" finds "wins the
+# election", "led by" finds "will lead". Forms that are as often other words ("left",
+# "found", "saw", "lay", "rose", "ground") are left alone.
+_IRREGULAR = {
+    form: verb
+    for verb, forms in {
+        "win": "won",
+        "begin": "began begun",
+        "break": "broke broken",
+        "bring": "brought",
+        "build": "built",
+        "buy": "bought",
+        "catch": "caught",
+        "choose": "chose chosen",
+        "draw": "drew drawn",
+        "drive": "drove driven",
+        "eat": "ate eaten",
+        "fall": "fell fallen",
+        "feel": "felt",
+        "fight": "fought",
+        "flee": "fled",
+        "fly": "flew flown",
+        "freeze": "froze frozen",
+        "give": "gave given",
+        "go": "went gone",
+        "grow": "grew grown",
+        "hide": "hid hidden",
+        "hold": "held",
+        "keep": "kept",
+        "know": "knew known",
+        "lead": "led",
+        "lose": "lost",
+        "make": "made",
+        "mean": "meant",
+        "meet": "met",
+        "pay": "paid",
+        "run": "ran",
+        "seek": "sought",
+        "sell": "sold",
+        "send": "sent",
+        "shake": "shook shaken",
+        "shoot": "shot",
+        "sing": "sang sung",
+        "sink": "sank sunk",
+        "sleep": "slept",
+        "speak": "spoke spoken",
+        "spend": "spent",
+        "stand": "stood",
+        "steal": "stole stolen",
+        "strike": "struck stricken",
+        "swear": "swore sworn",
+        "swim": "swam swum",
+        "take": "took taken",
+        "teach": "taught",
+        "think": "thought",
+        "throw": "threw thrown",
+        "understand": "understood",
+        "wake": "woke woken",
+        "wear": "wore worn",
+        "write": "wrote written",
+    }.items()
+    for form in forms.split()
+}
+
+
 def american_spelling(word: str) -> str:
     """A lower-case word with its British spelling (-ise, -yse, -our, -tre ...) made American."""
     if word in _BRITISH_WORDS:
@@ -125,7 +190,7 @@ def _word_term(word: str) -> str:
     term = _fold(word)
     if not term or term in STOP_WORDS:
         return ""
-    term = _stemmer.stemWord(american_spelling(term))
+    term = _stemmer.stemWord(american_spelling(_IRREGULAR.get(term, term)))
     return term if term.isalnum() else ""
 
 
