@@ -26,7 +26,7 @@ import sqlite3
 import sys
 from array import array
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -97,21 +97,40 @@ def index_tail(conn: sqlite3.Connection) -> int:
     ).fetchall()
     if not rows:
         return 0
-    lists: dict[str, tuple[list[int], list[int], list[int]]] = defaultdict(lambda: ([], [], []))
-    for passage_id, terms, length in rows:
-        for term, count in Counter(terms.split()).items():
-            ids, lengths, counts = lists[term]
-            ids.append(passage_id)
-            lengths.append(length)
-            counts.append(count)
-    _write_segment(
-        conn,
-        0,
-        ((term, encode(*lists[term])) for term in sorted(lists)),
-    )
+    _write_segment(conn, 0, _posting_lists(rows))
     conn.execute("UPDATE index_state SET indexed_through = ? WHERE id = 1", (rows[-1][0],))
     _merge_full_levels(conn)
     return len(rows)
+
+
+def _posting_lists(rows: list[tuple[int, str, int]]) -> Iterator[tuple[str, bytes]]:
+    """(term, encoded postings) of passages given as (id, terms, length), by term. Grouped
+    with numpy: one sort of (term, passage) pairs instead of a Counter per passage."""
+    vocabulary: dict[str, int] = {}
+    token_terms: list[int] = []
+    token_passages: list[int] = []
+    for index, (_, terms, _) in enumerate(rows):
+        tokens = terms.split()
+        token_terms.extend([vocabulary.setdefault(t, len(vocabulary)) for t in tokens])
+        token_passages.extend([index] * len(tokens))
+    pairs, counts = np.unique(
+        np.asarray(token_terms, dtype=np.int64) * len(rows)
+        + np.asarray(token_passages, dtype=np.int64),
+        return_counts=True,
+    )
+    term_of, passage_of = np.divmod(pairs, len(rows))
+    ids = np.asarray([row[0] for row in rows], dtype=_ID)[passage_of]
+    lengths = np.minimum(np.asarray([row[2] for row in rows], dtype=np.int64), 65535)
+    lengths = lengths.astype(_LENGTH)[passage_of]
+    counts = np.minimum(counts, 255).astype(_COUNT)
+    starts = np.concatenate(([0], np.flatnonzero(np.diff(term_of)) + 1, [pairs.size]))
+    names = list(vocabulary)
+    for term_id in sorted(range(len(names)), key=names.__getitem__):
+        begin, end = int(starts[term_id]), int(starts[term_id + 1])
+        yield (
+            names[term_id],
+            ids[begin:end].tobytes() + lengths[begin:end].tobytes() + counts[begin:end].tobytes(),
+        )
 
 
 def _write_segment(conn: sqlite3.Connection, level: int, rows: Iterable[tuple[str, bytes]]) -> int:
