@@ -23,10 +23,8 @@ dropped at the next merge of its segment. Passage ids are never reused (see
 from __future__ import annotations
 
 import sqlite3
-import sys
-from array import array
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -41,17 +39,6 @@ _COUNT = np.dtype("u1")
 _BYTES_PER_POSTING = _ID.itemsize + _LENGTH.itemsize + _COUNT.itemsize
 
 Postings = tuple[npt.NDArray[np.uint32], npt.NDArray[np.uint16], npt.NDArray[np.uint8]]
-
-
-def encode(ids: Sequence[int], lengths: Sequence[int], counts: Sequence[int]) -> bytes:
-    """One posting list as stored; lengths and counts are capped at what their types hold.
-    (array.array, not numpy: most lists are a few postings long, where it is 5x faster.)"""
-    id_array = array("I", ids)
-    length_array = array("H", (min(n, 65535) for n in lengths))
-    if sys.byteorder != "little":
-        id_array.byteswap()
-        length_array.byteswap()
-    return id_array.tobytes() + length_array.tobytes() + bytes(min(n, 255) for n in counts)
 
 
 def decode(blob: bytes) -> Postings:
