@@ -139,11 +139,24 @@ class Store:
         """Add passages not yet in the search index (after a bulk import); returns how many."""
         return self._transaction(postings.index_tail)
 
+    def _snapshot(self, fn: Callable[[], T]) -> T:
+        """Run reads in one transaction: a search reads the index in several statements,
+        and must not see a segment the writer commits between them."""
+        if self.conn.in_transaction:
+            return fn()
+        self.conn.execute("BEGIN")
+        try:
+            return fn()
+        finally:
+            self.conn.execute("COMMIT")
+
     def search(self, query: str, limit: int, offset: int = 0) -> SearchPage:
-        return self.searcher.search(query, limit, offset)
+        return self._snapshot(lambda: self.searcher.search(query, limit, offset))
 
     def rank(self, query: str, limit: int) -> list[tuple[int, float]]:
-        return [(pid, score) for pid, _, score in self.searcher.rank(query, limit)]
+        return self._snapshot(
+            lambda: [(pid, score) for pid, _, score in self.searcher.rank(query, limit)]
+        )
 
     def stats(self) -> Stats:
         articles, sources = self.conn.execute(

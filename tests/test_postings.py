@@ -152,3 +152,28 @@ def test_leaving_common_words_out_keeps_the_leading_passages_exact(
         ours = store.rank(query, exact_top)
         assert _rounded(ours) == _rounded(_exhaustive(store, query, exact_top)), query
     assert rescored, "common words were left out and added back for the leading passages"
+
+
+def test_a_search_reads_one_snapshot_while_the_writer_indexes(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The writer commits a new segment between two of the search's reads: the search must
+    not see it (it would name passages beyond the range it scores)."""
+    writer = Store(store_config(settings))
+    writer.add_articles(_stories(3))
+    reader = Store(store_config(settings), migrate_schema=False)
+    read_through = postings.indexed_through
+    wrote: list[int] = []
+
+    def then_write(conn: Any) -> int:
+        through = read_through(conn)
+        if not wrote:
+            wrote.append(1)
+            writer.add_articles(_stories(3, start=3))  # commits a segment right now
+        return through
+
+    monkeypatch.setattr(postings, "indexed_through", then_write)
+    hits = reader.search("volunteers weir", 10).hits
+    assert wrote
+    assert {h.article.url for h in hits} == {f"https://n.test/story/{i}" for i in range(3)}
+    assert len(reader.search("volunteers weir", 10).hits) == 6  # the next search sees all
