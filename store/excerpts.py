@@ -14,9 +14,10 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable, Iterable
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 
-from store.passages import sentence_spans
+from store.passages import Span, sentence_spans
 from store.text import tokenize
 
 _YEAR_QUESTION = re.compile(r"\b(what|which) year\b|\bwhen\b|\bwhat date\b", re.IGNORECASE)
@@ -79,7 +80,7 @@ def _related(a: str, b: str) -> bool:
     return common >= max(4, shorter - 1)
 
 
-def _matching(tokens: set[str], terms: Iterable[str]) -> set[str]:
+def _matching(tokens: AbstractSet[str], terms: Iterable[str]) -> set[str]:
     """The question terms a sentence holds, allowing related word forms."""
     found = set()
     prefixes = {u[:4] for u in tokens}
@@ -100,6 +101,25 @@ class Window:
     score: float
 
 
+@dataclass(frozen=True)
+class Sentences:
+    """An article's sentences with their terms and word counts: what choosing a window needs
+    of the text whatever the question, so it can be kept and reused."""
+
+    spans: tuple[Span, ...]
+    terms: tuple[frozenset[str], ...]
+    words: tuple[int, ...]
+
+
+def sentences_of(text: str) -> Sentences:
+    spans = tuple(sentence_spans(text))
+    return Sentences(
+        spans,
+        tuple(frozenset(tokenize(text[s.start : s.end])) for s in spans),
+        tuple(len(text[s.start : s.end].split()) for s in spans),
+    )
+
+
 def best_windows(
     text: str,
     weights: dict[str, float],
@@ -110,6 +130,7 @@ def best_windows(
     title_weight: float = 0.1,
     answer_bonus: float = 1.0,
     focus_bonus: float = 1.0,
+    analysed: Sentences | None = None,
 ) -> list[Window]:
     """Up to ``count`` non-overlapping runs of consecutive whole sentences of ``text`` (each at
     most ``max_words`` words, or one sentence if a single one is longer) that best answer the
@@ -119,12 +140,13 @@ def best_windows(
     The title's words picked the article; inside it they say little about which sentence
     answers, so they count ``title_weight`` as much. A sentence holding the kind of answer
     asked for gets ``answer_bonus`` times the heaviest word's weight on top, and a run holding
-    the question's focus (see :func:`focus_terms`) ``focus_bonus`` times."""
-    sentences = sentence_spans(text)
+    the question's focus (see :func:`focus_terms`) ``focus_bonus`` times. ``analysed`` is
+    :func:`sentences_of` the text, when the caller keeps it."""
+    analysed = analysed or sentences_of(text)
+    sentences, words = analysed.spans, analysed.words
     if not sentences:
         return [Window(0, len(text), 0.0)]
-    found = [_matching(set(tokenize(text[s.start : s.end])), weights.keys()) for s in sentences]
-    words = [len(text[s.start : s.end].split()) for s in sentences]
+    found = [_matching(terms, weights.keys()) for terms in analysed.terms]
     spread = {t: sum(1 for f in found if t in f) for t in weights}
     in_title = set(tokenize(title))
     distinct = {

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import math
 import sqlite3
-from collections import Counter
+from collections import Counter, OrderedDict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -15,7 +15,7 @@ from typing import Any
 from rank_bm25 import BM25Plus
 
 from store import postings
-from store.excerpts import Window, best_windows
+from store.excerpts import Sentences, Window, best_windows, sentences_of
 from store.models import Highlight, Hit, SearchPage, StoredArticle
 from store.passages import sentence_spans
 from store.queries import select_rows_in
@@ -39,6 +39,10 @@ class SearchConfig:
     excerpt_focus_bonus: float
     rerank_articles: int
     rerank_window_weight: float
+
+
+# Articles whose sentences a searcher keeps (a few hundred KB each at most).
+_SENTENCES_KEPT = 256
 
 
 class CorpusBM25(BM25Plus):  # type: ignore[misc]
@@ -83,6 +87,7 @@ class Searcher:
     def __init__(self, conn: sqlite3.Connection, config: SearchConfig) -> None:
         self._conn = conn
         self._config = config
+        self._sentences: OrderedDict[str, Sentences] = OrderedDict()
 
     def _corpus(self) -> tuple[int, float]:
         passages, tokens = self._conn.execute(
@@ -150,7 +155,7 @@ class Searcher:
         kept: list[dict[str, Any]] = []
 
         def windows_of(article_id: int) -> tuple[str, list[Window]]:
-            title, text = self._article_text(article_id)
+            title, text, analysed = self._article_sentences(article_id)
             return text, best_windows(
                 text,
                 weights,
@@ -161,6 +166,7 @@ class Searcher:
                 self._config.excerpt_title_weight,
                 self._config.excerpt_answer_bonus,
                 self._config.excerpt_focus_bonus,
+                analysed,
             )
 
         # The leading articles are re-ordered by how well their best window answers, too:
@@ -215,10 +221,18 @@ class Searcher:
             query=query, terms=tuple(terms), hits=hits, has_more=len(kept) > offset + limit
         )
 
-    def _article_text(self, article_id: int) -> tuple[str, str]:
-        row = self._conn.execute("SELECT title, text FROM articles WHERE id = ?", (article_id,))
-        title, text = row.fetchone()
-        return str(title), str(text)
+    def _article_sentences(self, article_id: int) -> tuple[str, str, Sentences]:
+        """Title, text and sentences of an article; the sentences of recently quoted articles
+        are kept (by content hash, so an edited article is analysed afresh): "More" and
+        questions about the day's big story quote the same articles again."""
+        title, text, digest = self._conn.execute(
+            "SELECT title, text, content_hash FROM articles WHERE id = ?", (article_id,)
+        ).fetchone()
+        analysed = self._sentences.pop(digest, None) or sentences_of(text)
+        self._sentences[digest] = analysed
+        if len(self._sentences) > _SENTENCES_KEPT:
+            self._sentences.popitem(last=False)
+        return str(title), str(text), analysed
 
     def article(self, article_id: int) -> StoredArticle:
         row = self._conn.execute(

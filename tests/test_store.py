@@ -353,3 +353,13 @@ def test_term_statistics_agree_with_the_stored_passages(settings: Settings) -> N
     vocab = document_frequencies(store.conn)
     assert stats() == vocab
     assert "ferri" in vocab and vocab["footbridg"] == 2
+
+
+def test_an_edited_article_is_quoted_from_its_new_text(settings: Settings) -> None:
+    store = _store(settings)
+    store.add_articles([article(url="https://n.test/ferry", text="The ferry sails at noon today.")])
+    assert store.search("ferry sails", 3).hits[0].text == "The ferry sails at noon today."
+    store.add_articles(
+        [article(url="https://n.test/ferry", text="The ferry sails at dusk, not at noon.")]
+    )
+    assert store.search("ferry sails", 3).hits[0].text == "The ferry sails at dusk, not at noon."
