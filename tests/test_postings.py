@@ -177,3 +177,16 @@ def test_a_search_reads_one_snapshot_while_the_writer_indexes(
     assert wrote
     assert {h.article.url for h in hits} == {f"https://n.test/story/{i}" for i in range(3)}
     assert len(reader.search("volunteers weir", 10).hits) == 6  # the next search sees all
+
+
+def test_a_left_out_word_repeated_back_to_back_counts_each_time(settings: Settings) -> None:
+    store = Store(store_config(settings))
+    store.add_articles(
+        [article(url="https://n.test/echo", text="Weir weir weir, said the otter at the weir.")]
+    )
+    ((passage_id, terms, length),) = store.conn.execute("SELECT id, terms, length FROM passages")
+    bm25 = postings.BM25({"weir": 1.0}, avgdl=float(length), k1=1.5, b=0.75)
+    ((_, rescored),) = postings._rescore(store.conn, [(passage_id, 0.5)], ["weir"], bm25)
+    tf = terms.split().count("weir")
+    assert tf == 4
+    assert rescored == pytest.approx(0.5 + bm25.weight("weir", tf, length))
