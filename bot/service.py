@@ -109,6 +109,7 @@ def store_config(settings: Settings) -> StoreConfig:
             excerpt_focus_bonus=s.excerpt_focus_bonus,
             rerank_articles=s.rerank_articles,
             rerank_window_weight=s.rerank_window_weight,
+            rerank_article_weight=s.rerank_article_weight,
         ),
         alerts=AlertConfig(
             min_coverage=settings.alerts.min_coverage,

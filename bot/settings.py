@@ -54,6 +54,7 @@ class SearchSettings:
     excerpt_focus_bonus: float
     rerank_articles: int
     rerank_window_weight: float
+    rerank_article_weight: float
 
 
 @dataclasses.dataclass(frozen=True)

@@ -39,6 +39,7 @@ class SearchConfig:
     excerpt_focus_bonus: float
     rerank_articles: int
     rerank_window_weight: float
+    rerank_article_weight: float
 
 
 # Articles whose sentences a searcher keeps (a few hundred KB each at most).
@@ -150,8 +151,10 @@ class Searcher:
             query, max(self._config.candidates, 3 * max(wanted, self._config.rerank_articles))
         )
         best_score: dict[int, float] = {}
+        all_scores: dict[int, float] = {}  # an article's evidence: its ranked passages' sum
         for _, article_id, score in ranked:
             best_score.setdefault(article_id, score)
+            all_scores[article_id] = all_scores.get(article_id, 0.0) + score
         kept: list[dict[str, Any]] = []
 
         def windows_of(article_id: int) -> tuple[str, list[Window]]:
@@ -169,18 +172,29 @@ class Searcher:
                 analysed,
             )
 
-        # The leading articles are re-ordered by how well their best window answers, too:
-        # a short near-copy that repeats the question's words but lacks the answer then
-        # falls behind the article that has it.
+        # The leading articles are re-ordered by how well their best window answers, and by
+        # all the evidence they hold: a near-copy that repeats the question's words but lacks
+        # the answer (or a brief that holds a part of the story) falls behind the article
+        # that has it.
         order = list(best_score.items())
         head = [
             (a, sc, *windows_of(a)) for a, sc in order[: max(wanted, self._config.rerank_articles)]
         ]
-        if head and self._config.rerank_window_weight:
+        if head:
             top_score = max(h[1] for h in head) or 1.0
             top_window = max(h[3][0].score for h in head) or 1.0
-            weight = self._config.rerank_window_weight
-            head.sort(key=lambda h: -(h[1] / top_score + weight * h[3][0].score / top_window))
+            top_all = max(all_scores[h[0]] for h in head) or 1.0
+            window_weight = self._config.rerank_window_weight
+            article_weight = self._config.rerank_article_weight
+            head.sort(
+                key=lambda h: (
+                    -(
+                        h[1] / top_score
+                        + window_weight * h[3][0].score / top_window
+                        + article_weight * all_scores[h[0]] / top_all
+                    )
+                )
+            )
 
         def ranked_articles() -> Iterator[tuple[int, float, str, list[Window]]]:
             yield from head

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -363,3 +364,41 @@ def test_an_edited_article_is_quoted_from_its_new_text(settings: Settings) -> No
         [article(url="https://n.test/ferry", text="The ferry sails at dusk, not at noon.")]
     )
     assert store.search("ferry sails", 3).hits[0].text == "The ferry sails at dusk, not at noon."
+
+
+def test_the_fuller_report_beats_a_brief_repeating_the_question(settings: Settings) -> None:
+    full = article(
+        url="https://n.test/full",
+        title="Lighthouse keeper retires after forty years",
+        text=(
+            "The lighthouse keeper at Skerry Point retired on Friday after forty years. "
+            "Tom Harlan kept the lighthouse lamp lit through storms and fog since 1984. "
+            "He said the hardest winter was the one when the supply boat could not land. "
+            "Villagers gathered at the harbour to thank him with a cake and a brass band. "
+            "The lighthouse will now be run automatically from the mainland.\n\n"
+            "The lighthouse keeper's successor will be a machine, the trust said. "
+            "Harlan plans to move to the village and write about the lighthouse keeper's "
+            "life. His logbooks, kept since 1984, will go to the county museum. "
+            "The trust thanked the lighthouse keeper for decades of careful work on the lamp.\n\n"
+            "Other retired lighthouse keepers sent letters. One retired keeper wrote that the "
+            "lighthouse would miss him, and that no lighthouse keeper had served the point "
+            "longer. The county council will mark the day with a plaque at the lighthouse "
+            "gate, and the school will name its new library after the retired keeper."
+        ),
+    )
+    brief = article(
+        url="https://n.test/brief",
+        title="A statement from the trust",
+        text="Tom Harlan, keeper of the lighthouse, has retired, the trust said in a statement "
+        "today, thanking him for his service over many years at the point.",
+    )
+    question = "When did the lighthouse keeper Tom Harlan retire from the lighthouse?"
+    store = _store(settings)
+    store.add_articles([full, brief])
+    assert store.search(question, 3).hits[0].article.url == "https://n.test/full"
+
+    config = store_config(settings)
+    no_evidence = dataclasses.replace(
+        config, search=dataclasses.replace(config.search, rerank_article_weight=0.0)
+    )
+    assert Store(no_evidence).search(question, 3).hits[0].article.url == "https://n.test/brief"
