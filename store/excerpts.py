@@ -18,7 +18,7 @@ from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 
 from store.passages import Span, sentence_spans
-from store.text import tokenize
+from store.text import STOP_WORDS, tokenize
 
 _YEAR_QUESTION = re.compile(r"\b(what|which) year\b|\bwhen\b|\bwhat date\b", re.IGNORECASE)
 _NUMBER_QUESTION = re.compile(
@@ -40,14 +40,36 @@ _NAME_QUESTION = re.compile(
     re.IGNORECASE,
 )
 _CAPITALISED = re.compile(r"(?<=[a-z,;:] )[A-Z][\w'-]+")
-_FOCUS = re.compile(r"\b(?:which|what|whose)\s+([\w'-]+(?:\s+[\w'-]+){0,2})", re.IGNORECASE)
+_WH_PHRASE = re.compile(r"\b(?:which|what|whose)\s+(.*)", re.IGNORECASE)
+# Words that end the noun phrase after "which"/"what": verbs (regular past forms are caught
+# by "-ed"), adverbs that come before a verb, and "of" (after a generic head: "type of").
+_PHRASE_ENDS = frozenset(
+    """put set cut hit let cost spread quit read won began led held built took made gave got
+    went came saw found left lost met paid ran sent sold told became brought bought caught
+    chose drew drove fell fought fled flew grew hid kept knew sought shot spoke spent stood
+    stole struck threw wrote first last also later now then recently finally""".split()
+)
+_GENERIC_HEADS = frozenset("type kind sort form brand model make variety class".split())
 
 
 def focus_terms(question: str) -> set[str]:
-    """Terms of the (up to three) words after the first "which", "what" or "whose": the
-    kind of thing asked about, which the answer is usually named beside."""
-    match = _FOCUS.search(question)
-    return set(tokenize(match.group(1))) if match else set()
+    """The head of the noun phrase after the first "which", "what" or "whose" ("virus" in
+    "which tick-borne virus caused ...", "helicopter" in "what type of helicopter"): the kind
+    of thing asked about, which the answer is usually named beside."""
+    match = _WH_PHRASE.search(question)
+    if not match:
+        return set()
+    head = ""
+    words = [w.strip("?,.;:!\"'") for w in match.group(1).split()]
+    for i, word in enumerate(words[:6]):
+        lower = word.lower()
+        if lower == "of" and head.lower() in _GENERIC_HEADS:
+            head = ""
+            continue
+        if (lower in STOP_WORDS or lower in _PHRASE_ENDS or lower.endswith("ed")) and (i > 0):
+            break
+        head = word
+    return set(tokenize(head))
 
 
 def answer_check(question: str) -> Callable[[str], bool] | None:

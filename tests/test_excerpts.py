@@ -6,8 +6,8 @@ from pathlib import Path
 import pytest
 
 from bot.cli import main
-from store.excerpts import answer_check, best_windows
-from store.text import query_terms
+from store.excerpts import answer_check, best_windows, focus_terms
+from store.text import query_terms, tokenize
 from tests.helpers import DATA
 
 ARTICLE = (
@@ -58,6 +58,23 @@ def test_the_run_naming_the_kind_of_thing_asked_about_wins() -> None:
     )
     (without,) = best_windows(text, weights, 12, question, focus_bonus=0.0, answer_bonus=0.0)
     assert text[without.start : without.end] == "Ploughs cleared the snowed-in summit pass by noon."
+
+
+@pytest.mark.parametrize(
+    ("question", "focus"),
+    [
+        ("Which tick-borne virus caused the death of the senator?", "virus"),
+        ("Which student won the olympiad?", "student"),
+        ("What type of helicopter hit the power lines?", "helicopter"),
+        ("In which city did they meet?", "city"),
+        ("Which Georgia Tech marine ecologist led the research?", "ecologist"),
+        ("Which Hungarian daily first disclosed the purchase?", "daily"),
+        ("What was the original name of the singer?", ""),
+        ("Who won the election?", ""),
+    ],
+)
+def test_the_focus_is_the_head_of_the_asked_noun_phrase(question: str, focus: str) -> None:
+    assert focus_terms(question) == set(tokenize(focus))
 
 
 def test_title_words_count_for_little_inside_the_article() -> None:
