@@ -107,6 +107,7 @@ def store_config(settings: Settings) -> StoreConfig:
             excerpt_title_weight=s.excerpt_title_weight,
             excerpt_answer_bonus=s.excerpt_answer_bonus,
             excerpt_focus_bonus=s.excerpt_focus_bonus,
+            excerpt_named_bonus=s.excerpt_named_bonus,
             rerank_articles=s.rerank_articles,
             rerank_window_weight=s.rerank_window_weight,
             rerank_article_weight=s.rerank_article_weight,

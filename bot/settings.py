@@ -52,6 +52,7 @@ class SearchSettings:
     excerpt_title_weight: float
     excerpt_answer_bonus: float
     excerpt_focus_bonus: float
+    excerpt_named_bonus: float
     rerank_articles: int
     rerank_window_weight: float
     rerank_article_weight: float

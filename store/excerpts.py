@@ -72,6 +72,23 @@ def focus_terms(question: str) -> set[str]:
     return set(tokenize(head))
 
 
+_WORD = re.compile(r"[\w'&.-]+")
+
+
+def _named_beside(sentence: str, focus: set[str], asked: set[str]) -> bool:
+    """A capitalised word the question does not hold, within three words of the focus."""
+    words = _WORD.findall(sentence)
+    for i, word in enumerate(words):
+        if not (set(tokenize(word)) & focus):
+            continue
+        for j in range(max(1, i - 3), min(len(words), i + 4)):
+            other = words[j]
+            terms = set(tokenize(other))
+            if j != i and other[:1].isupper() and terms and not terms & asked:
+                return True
+    return False
+
+
 def answer_check(question: str) -> Callable[[str], bool] | None:
     """What the answer looks like, when the question says: a year or date, a number, or a
     name the question does not already contain."""
@@ -153,6 +170,7 @@ def best_windows(
     answer_bonus: float = 1.0,
     focus_bonus: float = 1.0,
     analysed: Sentences | None = None,
+    named_bonus: float = 0.5,
 ) -> list[Window]:
     """Up to ``count`` non-overlapping runs of consecutive whole sentences of ``text`` (each at
     most ``max_words`` words, or one sentence if a single one is longer) that best answer the
@@ -162,7 +180,9 @@ def best_windows(
     The title's words picked the article; inside it they say little about which sentence
     answers, so they count ``title_weight`` as much. A sentence holding the kind of answer
     asked for gets ``answer_bonus`` times the heaviest word's weight on top, and a run holding
-    the question's focus (see :func:`focus_terms`) ``focus_bonus`` times. ``analysed`` is
+    the question's focus (see :func:`focus_terms`) ``focus_bonus`` times, and ``named_bonus``
+    times more where a name the question lacks stands beside that focus word ("*Powassan*
+    virus", "*Jeeyapuram* forest"): that name is very likely the answer. ``analysed`` is
     :func:`sentences_of` the text, when the caller keeps it."""
     analysed = analysed or sentences_of(text)
     sentences, words = analysed.spans, analysed.words
@@ -187,12 +207,20 @@ def best_windows(
     ]
     focus = focus_terms(question)
     focused = [bool(focus & f) for f in found]
+    if named_bonus and focus:
+        asked = set(tokenize(question))
+        named = [
+            bool(focus & f) and _named_beside(text[s.start : s.end], focus, asked)
+            for s, f in zip(sentences, found, strict=True)
+        ]
+    else:
+        named = [False] * len(sentences)
     candidates: list[tuple[float, int, int, int]] = []  # (score, words, first, last)
     for first in range(len(sentences)):
         covered: set[str] = set()
         matched = 0.0
         total = 0
-        typed = has_focus = False
+        typed = has_focus = has_named = False
         for last in range(first, len(sentences)):
             total += words[last]
             if total > max_words and last > first:
@@ -203,8 +231,12 @@ def best_windows(
                 matched += sum(distinct[t] for t in sorted(new))
             typed = typed or typed_at[last]
             has_focus = has_focus or focused[last]
+            has_named = has_named or named[last]
             score = (
-                matched + (bonus if typed else 0.0) + (focus_bonus * heaviest if has_focus else 0.0)
+                matched
+                + (bonus if typed else 0.0)
+                + (focus_bonus * heaviest if has_focus else 0.0)
+                + (named_bonus * heaviest if has_named else 0.0)
             )
             candidates.append((score, total, first, last))
     candidates.sort(key=lambda c: (-c[0], -c[1], c[2]))

@@ -37,6 +37,7 @@ class SearchConfig:
     excerpt_title_weight: float
     excerpt_answer_bonus: float
     excerpt_focus_bonus: float
+    excerpt_named_bonus: float
     rerank_articles: int
     rerank_window_weight: float
     rerank_article_weight: float
@@ -170,6 +171,7 @@ class Searcher:
                 self._config.excerpt_answer_bonus,
                 self._config.excerpt_focus_bonus,
                 analysed,
+                self._config.excerpt_named_bonus,
             )
 
         # The leading articles are re-ordered by how well their best window answers, and by

@@ -56,8 +56,28 @@ def test_the_run_naming_the_kind_of_thing_asked_about_wins() -> None:
     assert text[window.start : window.end] == (
         "The ploughs came from the depot at Kelby, a town in the valley."
     )
-    (without,) = best_windows(text, weights, 12, question, focus_bonus=0.0, answer_bonus=0.0)
+    (without,) = best_windows(
+        text, weights, 12, question, focus_bonus=0.0, answer_bonus=0.0, named_bonus=0.0
+    )
     assert text[without.start : without.end] == "Ploughs cleared the snowed-in summit pass by noon."
+
+
+def test_a_new_name_beside_the_focus_word_wins() -> None:
+    text = (
+        "The virus spread quickly across the county this spring, officials said. "
+        "The senator died of Powassan virus last week."
+    )
+    question = "Which virus killed the senator in the county?"
+    weights = {t: 1.0 for t in query_terms(question)}
+
+    def best(named_bonus: float) -> str:
+        (window,) = best_windows(
+            text, weights, 12, question, answer_bonus=0.0, named_bonus=named_bonus
+        )
+        return text[window.start : window.end]
+
+    assert best(0.5) == "The senator died of Powassan virus last week."
+    assert best(0.0).startswith("The virus spread quickly")
 
 
 @pytest.mark.parametrize(
