@@ -73,13 +73,14 @@ def focus_terms(question: str) -> set[str]:
 
 
 _WORD = re.compile(r"[\w'&.-]+")
+_WHO_QUESTION = re.compile(r"^\W*(who|whom|whose)\b", re.IGNORECASE)
 
 
-def _named_beside(sentence: str, focus: set[str], asked: set[str]) -> bool:
-    """A capitalised word the question does not hold, within three words of the focus."""
+def _named_beside(sentence: str, anchors: set[str], asked: set[str]) -> bool:
+    """A capitalised word the question does not hold, within three words of an anchor."""
     words = _WORD.findall(sentence)
     for i, word in enumerate(words):
-        if not (set(tokenize(word)) & focus):
+        if not (set(tokenize(word)) & anchors):
             continue
         for j in range(max(1, i - 3), min(len(words), i + 4)):
             other = words[j]
@@ -182,7 +183,8 @@ def best_windows(
     asked for gets ``answer_bonus`` times the heaviest word's weight on top, and a run holding
     the question's focus (see :func:`focus_terms`) ``focus_bonus`` times, and ``named_bonus``
     times more where a name the question lacks stands beside that focus word ("*Powassan*
-    virus", "*Jeeyapuram* forest"): that name is very likely the answer. ``analysed`` is
+    virus", "*Jeeyapuram* forest"; for "who", beside a question word the title lacks): that
+    name is very likely the answer. ``analysed`` is
     :func:`sentences_of` the text, when the caller keeps it."""
     analysed = analysed or sentences_of(text)
     sentences, words = analysed.spans, analysed.words
@@ -207,10 +209,13 @@ def best_windows(
     ]
     focus = focus_terms(question)
     focused = [bool(focus & f) for f in found]
-    if named_bonus and focus:
+    # Where the answer's name should stand: beside the focus word, or for "who", beside any
+    # question word the title does not hold ("University coach *Brad Tronc* said").
+    anchors = focus or (set(weights) - in_title if _WHO_QUESTION.match(question) else set())
+    if named_bonus and anchors:
         asked = set(tokenize(question))
         named = [
-            bool(focus & f) and _named_beside(text[s.start : s.end], focus, asked)
+            bool(anchors & f) and _named_beside(text[s.start : s.end], anchors, asked)
             for s, f in zip(sentences, found, strict=True)
         ]
     else:

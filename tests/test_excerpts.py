@@ -80,6 +80,24 @@ def test_a_new_name_beside_the_focus_word_wins() -> None:
     assert best(0.0).startswith("The virus spread quickly")
 
 
+def test_for_who_a_new_name_beside_a_question_word_wins() -> None:
+    text = (
+        "Lune lost at the riverside ground on Saturday afternoon after a long fight. "
+        "Harrow coach Jonah Pike praised the defence."
+    )
+    question = "Who coaches the side that beat Lune?"
+    weights = {t: 1.0 for t in query_terms(question)}
+
+    def best(named_bonus: float) -> str:
+        (window,) = best_windows(
+            text, weights, 14, question, answer_bonus=0.0, named_bonus=named_bonus
+        )
+        return text[window.start : window.end]
+
+    assert best(0.5) == "Harrow coach Jonah Pike praised the defence."
+    assert best(0.0).startswith("Lune lost")
+
+
 @pytest.mark.parametrize(
     ("question", "focus"),
     [
