@@ -40,7 +40,7 @@ _NAME_QUESTION = re.compile(
     re.IGNORECASE,
 )
 _CAPITALISED = re.compile(r"(?<=[a-z,;:] )[A-Z][\w'-]+")
-_WH_PHRASE = re.compile(r"\b(?:which|what|whose)\s+(.*)", re.IGNORECASE)
+_WH_PHRASE = re.compile(r"\b(?:which|what|whose|how many|how much)\s+(.*)", re.IGNORECASE)
 # Words that end the noun phrase after "which"/"what": verbs (regular past forms are caught
 # by "-ed"), adverbs that come before a verb, and "of" (after a generic head: "type of").
 _PHRASE_ENDS = frozenset(
@@ -53,9 +53,10 @@ _GENERIC_HEADS = frozenset("type kind sort form brand model make variety class".
 
 
 def focus_terms(question: str) -> set[str]:
-    """The head of the noun phrase after the first "which", "what" or "whose" ("virus" in
-    "which tick-borne virus caused ...", "helicopter" in "what type of helicopter"): the kind
-    of thing asked about, which the answer is usually named beside."""
+    """The head of the noun phrase after the first "which", "what", "whose", "how many" or
+    "how much" ("virus" in "which tick-borne virus caused ...", "helicopter" in "what type of
+    helicopter", "cases" in "how many measles cases"): the kind of thing asked about, which
+    the answer is usually named beside."""
     match = _WH_PHRASE.search(question)
     if not match:
         return set()

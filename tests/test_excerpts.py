@@ -109,6 +109,7 @@ def test_for_who_a_new_name_beside_a_question_word_wins() -> None:
         ("Which Hungarian daily first disclosed the purchase?", "daily"),
         ("What was the original name of the singer?", ""),
         ("Who won the election?", ""),
+        ("How many measles cases were recorded?", "cases"),
     ],
 )
 def test_the_focus_is_the_head_of_the_asked_noun_phrase(question: str, focus: str) -> None:

@@ -28,7 +28,7 @@ def test_dev_set_answers_do_not_get_worse(settings: Settings) -> None:
     assert report["questions"] == 125
     newsbot, baseline = report["newsbot"], report["baseline"]
     assert newsbot["top1"] >= 0.824 - ONE_QUESTION
-    assert newsbot["top3"] >= 0.920 - ONE_QUESTION
+    assert newsbot["top3"] >= 0.928 - ONE_QUESTION
     assert newsbot["mrr10"] >= 0.86
     assert report["mean_excerpt_words"] < 80
     # The baseline is computed in the same run; it moving means the set or the scorer changed.
