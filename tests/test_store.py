@@ -393,12 +393,16 @@ def test_the_fuller_report_beats_a_brief_repeating_the_question(settings: Settin
         "today, thanking him for his service over many years at the point.",
     )
     question = "When did the lighthouse keeper Tom Harlan retire from the lighthouse?"
-    store = _store(settings)
-    store.add_articles([full, brief])
-    assert store.search(question, 3).hits[0].article.url == "https://n.test/full"
-
     config = store_config(settings)
-    no_evidence = dataclasses.replace(
-        config, search=dataclasses.replace(config.search, rerank_article_weight=0.0)
-    )
-    assert Store(no_evidence).search(question, 3).hits[0].article.url == "https://n.test/brief"
+
+    def first_url(article_weight: float) -> str:
+        # The windows' share fixed low, so that the articles' evidence decides.
+        search = dataclasses.replace(
+            config.search, rerank_window_weight=0.1, rerank_article_weight=article_weight
+        )
+        store = Store(dataclasses.replace(config, search=search))
+        return store.search(question, 3).hits[0].article.url
+
+    _store(settings).add_articles([full, brief])
+    assert first_url(config.search.rerank_article_weight) == "https://n.test/full"
+    assert first_url(0.0) == "https://n.test/brief"
