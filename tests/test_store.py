@@ -395,7 +395,7 @@ def test_the_fuller_report_beats_a_brief_repeating_the_question(settings: Settin
     question = "When did the lighthouse keeper Tom Harlan retire from the lighthouse?"
     config = store_config(settings)
 
-    def first_url(article_weight: float) -> str:
+    def first_url(article_weight: float) -> str | None:
         # The windows' share fixed low, so that the articles' evidence decides.
         search = dataclasses.replace(
             config.search, rerank_window_weight=0.1, rerank_article_weight=article_weight
