@@ -79,6 +79,8 @@ _WHO_QUESTION = re.compile(r"^\W*(who|whom|whose)\b", re.IGNORECASE)
 
 def _named_beside(sentence: str, anchors: set[str], asked: set[str]) -> bool:
     """A capitalised word the question does not hold, within three words of an anchor."""
+    if not _CAPITALISED.search(sentence):  # no capitalised word past the first: no name
+        return False
     words = _WORD.findall(sentence)
     for i, word in enumerate(words):
         if not (set(tokenize(word)) & anchors):
