@@ -62,30 +62,25 @@ def test_the_run_naming_the_kind_of_thing_asked_about_wins() -> None:
     assert text[without.start : without.end] == "Ploughs cleared the snowed-in summit pass by noon."
 
 
-def test_a_new_name_beside_the_focus_word_wins() -> None:
-    text = (
-        "The virus spread quickly across the county this spring, officials said. "
-        "The senator died of Powassan virus last week."
-    )
-    question = "Which virus killed the senator in the county?"
-    weights = {t: 1.0 for t in query_terms(question)}
-
-    def best(named_bonus: float) -> str:
-        (window,) = best_windows(
-            text, weights, 12, question, answer_bonus=0.0, named_bonus=named_bonus
-        )
-        return text[window.start : window.end]
-
-    assert best(0.5) == "The senator died of Powassan virus last week."
-    assert best(0.0).startswith("The virus spread quickly")
-
-
-def test_for_who_a_new_name_beside_a_question_word_wins() -> None:
-    text = (
-        "Lune lost at the riverside ground on Saturday afternoon after a long fight. "
-        "Harrow coach Jonah Pike praised the defence."
-    )
-    question = "Who coaches the side that beat Lune?"
+@pytest.mark.parametrize(
+    ("first", "answer", "question"),
+    [
+        # "which": a new name beside the focus word
+        (
+            "The virus spread quickly across the county this spring, officials said.",
+            "The senator died of Powassan virus last week.",
+            "Which virus killed the senator in the county?",
+        ),
+        # "who": a new name beside any question word the title lacks
+        (
+            "Lune lost at the riverside ground on Saturday afternoon after a long fight.",
+            "Harrow coach Jonah Pike praised the defence.",
+            "Who coaches the side that beat Lune?",
+        ),
+    ],
+)
+def test_a_new_name_beside_the_asked_word_wins(first: str, answer: str, question: str) -> None:
+    text = f"{first} {answer}"
     weights = {t: 1.0 for t in query_terms(question)}
 
     def best(named_bonus: float) -> str:
@@ -94,8 +89,8 @@ def test_for_who_a_new_name_beside_a_question_word_wins() -> None:
         )
         return text[window.start : window.end]
 
-    assert best(0.5) == "Harrow coach Jonah Pike praised the defence."
-    assert best(0.0).startswith("Lune lost")
+    assert best(0.5) == answer
+    assert best(0.0) == first
 
 
 @pytest.mark.parametrize(
