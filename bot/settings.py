@@ -2,12 +2,13 @@
 
 The repository's settings.toml holds every default. A user file passed with --settings only
 needs the keys it changes; unknown keys and wrong types are errors, so typos do not pass
-silently.
+silently (settings retired by an upgrade are ignored with a warning).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import logging
 import os
 import tomllib
 import types
@@ -15,6 +16,8 @@ import typing
 import zoneinfo
 from pathlib import Path
 from typing import Any
+
+log = logging.getLogger(__name__)
 
 DEFAULT_SETTINGS_PATH = Path(__file__).resolve().parent.parent / "settings.toml"
 
@@ -171,9 +174,25 @@ def _read_toml(path: Path) -> dict[str, Any]:
         raise SettingsError(f"settings file {path} is not valid TOML: {e}") from None
 
 
+# Settings that no longer exist: a file that still sets one loads, with a warning, rather
+# than stopping the bot after an upgrade.
+RETIRED_SETTINGS = {
+    "search.candidate_postings": "the search index now scores every passage exactly",
+    "search.common_only_postings": "the search index now scores every passage exactly",
+}
+
+
 def _merge(base: dict[str, Any], override: dict[str, Any], where: str) -> dict[str, Any]:
     merged = dict(base)
     for key, value in override.items():
+        if f"{where}{key}" in RETIRED_SETTINGS:
+            log.warning(
+                "setting %s%s is no longer used (%s); ignored",
+                where,
+                key,
+                RETIRED_SETTINGS[f"{where}{key}"],
+            )
+            continue
         if key not in base:
             raise SettingsError(f"unknown setting {where}{key}")
         if isinstance(base[key], dict):

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import dataclasses
+import logging
 import tomllib
 import typing
 from pathlib import Path
@@ -88,3 +89,14 @@ def test_settings_are_frozen() -> None:
     settings = load_settings(environ={})
     with pytest.raises(dataclasses.FrozenInstanceError):
         settings.search.k1 = 2.0  # type: ignore[misc]
+
+
+def test_a_retired_setting_is_ignored_with_a_warning(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    user = tmp_path / "mine.toml"
+    user.write_text("[search]\ncandidate_postings = 20000\nmax_results = 5\n")
+    with caplog.at_level(logging.WARNING, logger="bot.settings"):
+        settings = load_settings(user, environ={})
+    assert settings.search.max_results == 5
+    assert "search.candidate_postings is no longer used" in caplog.text
