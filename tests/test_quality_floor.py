@@ -27,9 +27,9 @@ def test_dev_set_answers_do_not_get_worse(settings: Settings) -> None:
     ).as_dict()
     assert report["questions"] == 125
     newsbot, baseline = report["newsbot"], report["baseline"]
-    assert newsbot["top1"] >= 0.824 - ONE_QUESTION
-    assert newsbot["top3"] >= 0.928 - ONE_QUESTION
-    assert newsbot["mrr10"] >= 0.86
+    assert newsbot["top1"] >= 0.832 - ONE_QUESTION
+    assert newsbot["top3"] >= 0.936 - ONE_QUESTION
+    assert newsbot["mrr10"] >= 0.87
     assert report["mean_excerpt_words"] < 80
     # The baseline is computed in the same run; it moving means the set or the scorer changed.
     assert baseline["top3"] == pytest.approx(0.952, abs=0.001)
