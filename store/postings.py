@@ -23,8 +23,8 @@ dropped at the next merge of its segment. Passage ids are never reused (see
 from __future__ import annotations
 
 import sqlite3
-from collections import Counter, defaultdict
-from collections.abc import Iterable, Iterator
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -268,6 +268,29 @@ def _accumulate(
         scores[ids] += bm25.weights(term, counts, lengths)
 
 
+def _with_terms(
+    rows: Iterable[tuple[int, str, int]],
+    terms: Sequence[str],
+    bm25: BM25,
+    base: dict[int, float] | None = None,
+) -> list[tuple[int, float]]:
+    """Scores of passages given as (id, stored terms, length): ``terms``' BM25 weights, added
+    to ``base`` (partial scores) when given. Counting " term " (C speed) beats splitting
+    each passage's terms; the spaces are doubled so that a word repeated back to back is
+    counted each time."""
+    needles = [(term, f" {term} ") for term in terms]
+    scored = []
+    for passage_id, stored, length in rows:
+        spaced = " " + stored.replace(" ", "  ") + " "
+        total = base[passage_id] if base is not None else 0.0
+        for term, needle in needles:
+            tf = spaced.count(needle)
+            if tf:
+                total += bm25.weight(term, tf, length)
+        scored.append((int(passage_id), total))
+    return scored
+
+
 def _rescore(
     conn: sqlite3.Connection,
     leading: list[tuple[int, float]],
@@ -277,21 +300,10 @@ def _rescore(
     """Partial scores completed with the left-out words, from the passages' stored terms
     (deleted passages drop out here)."""
     partial = dict(leading)
-    rescored = []
-    # Counting " term " (C speed) beats splitting each passage's terms; the spaces are
-    # doubled so that a word repeated back to back is counted each time.
-    needles = [(term, f" {term} ") for term in left_out]
-    for passage_id, terms, length in select_rows_in(
+    rows = select_rows_in(
         conn, "SELECT id, terms, length FROM passages WHERE id IN ({})", list(partial)
-    ):
-        spaced = " " + terms.replace(" ", "  ") + " "
-        total = partial[passage_id]
-        for term, needle in needles:
-            tf = spaced.count(needle)
-            if tf:
-                total += bm25.weight(term, tf, length)
-        rescored.append((int(passage_id), total))
-    return rescored
+    )
+    return _with_terms(rows, left_out, bm25, partial)
 
 
 def _top(scores: npt.NDArray[np.float64], limit: int) -> list[tuple[int, float]]:
@@ -308,19 +320,8 @@ def _top(scores: npt.NDArray[np.float64], limit: int) -> list[tuple[int, float]]
 
 def _score_tail(conn: sqlite3.Connection, after: int, bm25: BM25) -> list[tuple[int, float]]:
     """Passages stored since the last indexing (during a bulk import), scored one by one."""
-    scored = []
-    for passage_id, terms, length in conn.execute(
-        "SELECT id, terms, length FROM passages WHERE id > ?", (after,)
-    ):
-        counts = Counter(terms.split())
-        total = 0.0
-        for term in bm25.idf:
-            tf = counts.get(term)
-            if tf:
-                total += bm25.weight(term, tf, length)
-        if total > 0:
-            scored.append((int(passage_id), total))
-    return scored
+    rows = conn.execute("SELECT id, terms, length FROM passages WHERE id > ?", (after,))
+    return [item for item in _with_terms(rows, list(bm25.idf), bm25) if item[1] > 0]
 
 
 def problems(conn: sqlite3.Connection) -> list[str]:
