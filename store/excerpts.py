@@ -82,13 +82,12 @@ def _named_beside(sentence: str, anchors: set[str], asked: set[str]) -> bool:
     if not _CAPITALISED.search(sentence):  # no capitalised word past the first: no name
         return False
     words = _WORD.findall(sentence)
-    for i, word in enumerate(words):
-        if not (set(tokenize(word)) & anchors):
+    terms = [set(tokenize(word)) for word in words]  # once each, not once per anchor nearby
+    for i, own in enumerate(terms):
+        if not own & anchors:
             continue
         for j in range(max(1, i - 3), min(len(words), i + 4)):
-            other = words[j]
-            terms = set(tokenize(other))
-            if j != i and other[:1].isupper() and terms and not terms & asked:
+            if j != i and words[j][:1].isupper() and terms[j] and not terms[j] & asked:
                 return True
     return False
 

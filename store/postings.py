@@ -26,6 +26,7 @@ import sqlite3
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -49,6 +50,17 @@ def decode(blob: bytes) -> Postings:
     lengths = np.frombuffer(blob, dtype=_LENGTH, count=n, offset=4 * n)
     counts = np.frombuffer(blob, dtype=_COUNT, count=n, offset=6 * n)
     return ids, lengths, counts
+
+
+def _encode(ids: npt.NDArray[Any], lengths: npt.NDArray[Any], counts: npt.NDArray[Any]) -> bytes:
+    """The stored form :func:`decode` reads: the three arrays (already of the ``_ID``,
+    ``_LENGTH`` and ``_COUNT`` types) one after another."""
+    return ids.tobytes() + lengths.tobytes() + counts.tobytes()
+
+
+def _best_first(item: tuple[int, float]) -> tuple[float, int]:
+    """Sort key of (passage id, score): higher scores first, ties to the newer passage."""
+    return (-item[1], -item[0])
 
 
 def indexed_through(conn: sqlite3.Connection) -> int:
@@ -114,10 +126,7 @@ def _posting_lists(rows: list[tuple[int, str, int]]) -> Iterator[tuple[str, byte
     names = list(vocabulary)
     for term_id in sorted(range(len(names)), key=names.__getitem__):
         begin, end = int(starts[term_id]), int(starts[term_id + 1])
-        yield (
-            names[term_id],
-            ids[begin:end].tobytes() + lengths[begin:end].tobytes() + counts[begin:end].tobytes(),
-        )
+        yield names[term_id], _encode(ids[begin:end], lengths[begin:end], counts[begin:end])
 
 
 def _write_segment(conn: sqlite3.Connection, level: int, rows: Iterable[tuple[str, bytes]]) -> int:
@@ -167,7 +176,7 @@ def _merge(conn: sqlite3.Connection, segments: list[int], level: int) -> None:
                 live = ~np.isin(ids, stale)
                 ids, lengths, counts = ids[live], lengths[live], counts[live]
             if ids.size:
-                yield term, ids.tobytes() + lengths.tobytes() + counts.tobytes()
+                yield term, _encode(ids, lengths, counts)
 
     conn.execute(f"DELETE FROM postings WHERE segment_id IN ({marks})", segments)
     conn.execute(f"DELETE FROM index_segments WHERE id IN ({marks})", segments)
@@ -243,11 +252,9 @@ def score(
         if not left_out:
             best = _top(partial, limit)
             break
-        leading = sorted(_top(partial, pool + 1), key=lambda item: (-item[1], -item[0]))
+        leading = sorted(_top(partial, pool + 1), key=_best_first)
         outside = leading[pool][1] if len(leading) > pool else 0.0
-        rescored = sorted(
-            _rescore(conn, leading[:pool], left_out, bm25), key=lambda item: (-item[1], -item[0])
-        )
+        rescored = sorted(_rescore(conn, leading[:pool], left_out, bm25), key=_best_first)
         threshold = rescored[exact_top - 1][1] if len(rescored) >= exact_top else 0.0
         if threshold > outside + sum(bm25.bound(t) for t in left_out):
             best = rescored
@@ -255,7 +262,7 @@ def score(
         _accumulate(conn, partial, order[done], bm25)
         done += 1
     best.extend(_score_tail(conn, through, bm25))
-    best.sort(key=lambda item: (-item[1], -item[0]))
+    best.sort(key=_best_first)
     return best[:limit]
 
 

@@ -165,13 +165,13 @@ class Searcher:
                 weights,
                 self._config.excerpt_words,
                 query,
-                self._config.max_per_article,
-                title,
-                self._config.excerpt_title_weight,
-                self._config.excerpt_answer_bonus,
-                self._config.excerpt_focus_bonus,
-                analysed,
-                self._config.excerpt_named_bonus,
+                count=self._config.max_per_article,
+                title=title,
+                title_weight=self._config.excerpt_title_weight,
+                answer_bonus=self._config.excerpt_answer_bonus,
+                focus_bonus=self._config.excerpt_focus_bonus,
+                named_bonus=self._config.excerpt_named_bonus,
+                analysed=analysed,
             )
 
         # The leading articles are re-ordered by how well their best window answers, and by
