@@ -268,6 +268,16 @@ def m008_postings(conn: sqlite3.Connection) -> None:
 def m009_retokenise(conn: sqlite3.Connection) -> None:
     """Passage terms from tokenizer 3 (irregular past forms indexed as their verb: "won"
     finds "win"), then document frequencies and the search index built again."""
+    _reindex(conn)
+
+
+def m010_retokenise(conn: sqlite3.Connection) -> None:
+    """Passage terms from tokenizer 4 (hyphenated names of letters and digits, "COVID-19",
+    are one term), then document frequencies and the search index built again."""
+    _reindex(conn)
+
+
+def _reindex(conn: sqlite3.Connection) -> None:
     _retokenise_passages(conn)
     doc_freqs: Counter[str] = Counter()
     for (terms,) in conn.execute("SELECT terms FROM passages"):
@@ -293,6 +303,7 @@ MIGRATIONS: tuple[tuple[int, str, Step], ...] = (
     (7, "passage terms of tokenizer 2", m007_retokenise),
     (8, "own posting lists instead of FTS5", m008_postings),
     (9, "passage terms of tokenizer 3", m009_retokenise),
+    (10, "passage terms of tokenizer 4", m010_retokenise),
 )
 
 

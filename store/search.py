@@ -277,7 +277,13 @@ def _jaccard(a: set[str], b: set[str]) -> float:
 def highlight(text: str, terms: set[str]) -> Highlight:
     """Matched terms, and the sentence(s) carrying the most distinct matched terms."""
     matches = [t for t in iter_tokens(text) if t.term in terms]
-    term_spans = [(t.start, t.end) for t in matches]
+    term_spans: list[tuple[int, int]] = []
+    # A compound ("COVID-19") and its word part ("COVID") overlap: one span for both.
+    for start, end in sorted((t.start, t.end) for t in matches):
+        if term_spans and start < term_spans[-1][1]:
+            term_spans[-1] = (term_spans[-1][0], max(end, term_spans[-1][1]))
+        else:
+            term_spans.append((start, end))
     best: list[tuple[int, int, int]] = []  # (distinct matches, start, end)
     for span in sentence_spans(text):
         matched = {t.term for t in matches if span.start <= t.start < span.end}

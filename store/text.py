@@ -56,9 +56,51 @@ def _fold(raw: str) -> str:
     return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 
+# Letters and digits joined by hyphens ("COVID-19", "SARS-CoV-2", "F-16", "2019-nCoV") are
+# one term, so such a name is matched whole. Its word parts are terms as well ("covid" still
+# finds "COVID-19"); its bare numbers are not: a "19" matched anywhere says nothing about
+# COVID-19.
+_HYPHENS = "-\u2010\u2011"
+_COMPOUND = re.compile(rf"(?<![\w.,'’])[^\W_]+(?:[{_HYPHENS}][^\W_]+)+")
+_HYPHEN = re.compile(rf"[{_HYPHENS}]")
+_MAX_COMPOUND_PARTS = 4
+
+
+def compound_term(raw: str) -> str:
+    """The term of a hyphenated name of letters and digits ("COVID-19" -> "covid19"), or ""
+    if ``raw`` is not one."""
+    parts = _HYPHEN.split(raw)
+    if len(parts) > _MAX_COMPOUND_PARTS:
+        return ""
+    if not any(p.isdigit() for p in parts) or all(p.isdigit() for p in parts):
+        return ""
+    term = _fold("".join(parts))
+    return term if term.isalnum() else ""
+
+
+def _compounds(text: str) -> dict[int, Token]:
+    """The compound terms of ``text``, by where they start."""
+    if not _HYPHEN.search(text):
+        return {}
+    found = {}
+    for match in _COMPOUND.finditer(text):
+        term = compound_term(match.group())
+        if term:
+            found[match.start()] = Token(term, match.start(), match.end())
+    return found
+
+
 def iter_tokens(text: str) -> Iterator[Token]:
     """Terms with their character offsets in ``text`` (for highlighting)."""
+    compounds = _compounds(text)
+    compound_end = 0
     for match in _TOKEN.finditer(text):
+        compound = compounds.get(match.start())
+        if compound is not None:
+            yield compound
+            compound_end = compound.end
+        if match.start() < compound_end and match.group().isdigit():
+            continue
         kind = match.lastgroup
         raw = match.group()
         if kind == "acronym":
@@ -196,6 +238,8 @@ def _word_term(word: str) -> str:
 
 def _scan(text: str) -> list[str]:
     """The terms of ``text`` by the token pattern (words through the word-term cache)."""
+    if _HYPHEN.search(text):  # rare: the slower path that knows compounds
+        return [token.term for token in iter_tokens(text)]
     terms: list[str] = []
     append = terms.append
     cache = _TERMS

@@ -111,6 +111,37 @@ def test_step_9_indexes_irregular_past_forms_as_their_verb(settings: Settings) -
     assert store.integrity_problems() == []
 
 
+def test_step_10_indexes_hyphenated_names_whole(settings: Settings) -> None:
+    conn = sqlite3.connect(settings.database.path, isolation_level=None)
+    assert migrate(conn, up_to=9) == [1, 2, 3, 4, 5, 6, 7, 8, 9]
+    text = "The clinic reported new COVID-19 cases on Monday."
+    old_terms = "clinic figur clinic report new covid 19 case monday"  # as tokenizer 3 did
+    conn.execute(
+        "INSERT INTO articles (id, url, canonical_url, title, source, ingested_at,"
+        " content_hash, text) VALUES (1, 'https://old.test/c', 'https://old.test/c',"
+        " 'Clinic figures', 'Old Paper', '2020-01-01T00:00:00+00:00', 'h1', ?)",
+        (text,),
+    )
+    conn.execute(
+        "INSERT INTO passages (id, article_id, position, start, end, terms, length)"
+        " VALUES (1, 1, 0, 0, ?, ?, 9)",
+        (len(text), old_terms),
+    )
+    conn.executemany(
+        "INSERT INTO term_stats (term, df) VALUES (?, 1)", [(t,) for t in set(old_terms.split())]
+    )
+    postings.index_tail(conn)
+    conn.close()
+
+    store = Store(store_config(settings))
+    stats = dict(store.conn.execute("SELECT term, df FROM term_stats"))
+    assert stats["covid19"] == 1 and "19" not in stats
+    (terms,) = store.conn.execute("SELECT terms FROM passages").fetchone()
+    assert terms.split() == tokenize("Clinic figures") + tokenize(text)
+    assert store.search("COVID-19", 3).hits[0].article.url == "https://old.test/c"
+    assert store.integrity_problems() == []
+
+
 def test_migrating_twice_changes_nothing(settings: Settings) -> None:
     Store(store_config(settings)).close()
     store = Store(store_config(settings))

@@ -268,6 +268,29 @@ def test_highlight_marks_terms_and_best_sentence(settings: Settings) -> None:
     assert marked == ["sea", "wall", "repairs", "cost"]
 
 
+def test_a_hyphenated_name_is_matched_whole(settings: Settings) -> None:
+    store = _store(settings)
+    store.add_articles(
+        [
+            article(
+                url="https://n.test/scattered",
+                title="Clinic figures",
+                text="The COVID ward had 19 beds, and the clinic reported new cases of flu.",
+            ),
+            article(
+                url="https://n.test/whole",
+                title="Clinic figures",
+                text="The clinic reported new COVID-19 cases on Monday, its first this month.",
+            ),
+        ]
+    )
+    hits = store.search("new COVID-19 cases at the clinic", 2).hits
+    assert [h.article.url for h in hits] == ["https://n.test/whole", "https://n.test/scattered"]
+    assert "COVID-19" in [hits[0].text[a:b] for a, b in hits[0].highlight.terms]
+    # "covid" alone still finds the hyphenated name.
+    assert "https://n.test/whole" in [h.article.url for h in store.search("covid cases", 2).hits]
+
+
 def test_not_a_database_gives_a_clear_error(tmp_path: Path, settings: Settings) -> None:
     bad = tmp_path / "junk.db"
     bad.write_bytes(b"this is not sqlite" * 100)

@@ -61,6 +61,33 @@ def test_acronyms_numbers_and_diacritics() -> None:
     assert tokenize("Café Müller") == tokenize("cafe muller")
 
 
+@pytest.mark.parametrize(
+    ("text", "terms"),
+    [
+        ("COVID-19 deaths", ["covid19", "covid", "death"]),
+        ("covid\u201119", ["covid19", "covid"]),  # non-breaking hyphen, lower case
+        ("SARS-CoV-2", ["sarscov2", "sar", "cov"]),
+        ("an F-16 jet", ["f16", "f", "jet"]),
+        ('the "2019-nCoV" label', ["2019ncov", "ncov", "label"]),
+    ],
+)
+def test_hyphenated_names_of_letters_and_digits_stay_whole(text: str, terms: list[str]) -> None:
+    assert tokenize(text) == terms
+
+
+def test_other_hyphenated_words_are_their_parts() -> None:
+    assert tokenize("well-known") == tokenize("well known")
+    assert tokenize("Boeing 737-800") == tokenize("Boeing 737 800")  # numbers only
+    assert tokenize("a 2,000-strong crowd") == ["2000", "strong", "crowd"]
+    assert tokenize("U.K.-based") == ["uk", "base"]
+
+
+def test_a_compound_and_its_part_are_marked_as_one_span() -> None:
+    text = "New COVID-19 rules"
+    marks = [(t.term, text[t.start : t.end]) for t in iter_tokens(text)]
+    assert marks == [("new", "New"), ("covid19", "COVID-19"), ("covid", "COVID"), ("rule", "rules")]
+
+
 def test_offsets_point_at_the_original_words() -> None:
     text = "The Mayor of Harrow, Ms Okafor, spoke."
     words = [text[t.start : t.end] for t in iter_tokens(text)]
