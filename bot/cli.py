@@ -396,6 +396,7 @@ def answer_json(page: SearchPage) -> dict[str, Any]:
             }
             for hit in page.hits
         ],
+        "missing_phrases": list(page.missing_phrases),
     }
 
 

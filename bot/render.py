@@ -184,8 +184,10 @@ def answer_html(
         return html.escape(NOTHING_FOUND, quote=False)
     hits = list(page.hits)
     quote_limit = max_quote_chars
+    note = missing_phrases_note(page)
+    head = html.escape(note, quote=False) + "\n\n" if note else ""
     while True:
-        message = "\n\n".join(hit_html(hit, now, quote_limit) for hit in hits)
+        message = head + "\n\n".join(hit_html(hit, now, quote_limit) for hit in hits)
         if utf16_len(message) <= max_chars:
             return message
         if quote_limit > 200:
@@ -207,12 +209,21 @@ def truncate(text: str, limit: int) -> str:
     return cut + ELLIPSIS
 
 
+def missing_phrases_note(page: SearchPage) -> str | None:
+    """What to say before the hits when the question's quoted phrases are nowhere."""
+    if not page.missing_phrases or not page.hits:
+        return None
+    quoted = " or ".join(f"“{p}”" for p in page.missing_phrases)
+    return f"No stored article has {quoted} word for word. The closest matches:"
+
+
 def answer_text(page: SearchPage, *, now: datetime | None = None, bold: bool = False) -> str:
     """Plain text for the terminal; with ``bold``, matched terms in ANSI bold."""
     now = now or datetime.now(UTC)
     if not page.hits:
         return NOTHING_FOUND
-    blocks = []
+    note = missing_phrases_note(page)
+    blocks = [note] if note else []
     for number, hit in enumerate(page.hits, 1):
         quote = hit.text
         if bold:

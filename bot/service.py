@@ -111,6 +111,7 @@ def store_config(settings: Settings) -> StoreConfig:
             rerank_articles=s.rerank_articles,
             rerank_window_weight=s.rerank_window_weight,
             rerank_article_weight=s.rerank_article_weight,
+            phrase_candidates=s.phrase_candidates,
         ),
         alerts=AlertConfig(
             min_coverage=settings.alerts.min_coverage,

@@ -59,6 +59,7 @@ class SearchSettings:
     rerank_articles: int
     rerank_window_weight: float
     rerank_article_weight: float
+    phrase_candidates: int
 
 
 @dataclasses.dataclass(frozen=True)

@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 
 from store.passages import Span, sentence_spans
-from store.text import STOP_WORDS, tokenize
+from store.text import STOP_WORDS, contains_phrase, tokenize
 
 _YEAR_QUESTION = re.compile(r"\b(what|which) year\b|\bwhen\b|\bwhat date\b", re.IGNORECASE)
 _NUMBER_QUESTION = re.compile(
@@ -174,6 +174,7 @@ def best_windows(
     focus_bonus: float = 1.0,
     analysed: Sentences | None = None,
     named_bonus: float = 0.5,
+    phrases: Sequence[tuple[str, ...]] = (),
 ) -> list[Window]:
     """Up to ``count`` non-overlapping runs of consecutive whole sentences of ``text`` (each at
     most ``max_words`` words, or one sentence if a single one is longer) that best answer the
@@ -186,7 +187,8 @@ def best_windows(
     the question's focus (see :func:`focus_terms`) ``focus_bonus`` times, and ``named_bonus``
     times more where a name the question lacks stands beside that focus word ("*Powassan*
     virus", "*Jeeyapuram* forest"; for "who", beside a question word the title lacks): that
-    name is very likely the answer. ``analysed`` is
+    name is very likely the answer. A run holding more of the question's quoted ``phrases``
+    (as terms, in order) comes before any holding fewer. ``analysed`` is
     :func:`sentences_of` the text, when the caller keeps it."""
     analysed = analysed or sentences_of(text)
     sentences, words = analysed.spans, analysed.words
@@ -222,12 +224,24 @@ def best_windows(
         ]
     else:
         named = [False] * len(sentences)
-    candidates: list[tuple[float, int, int, int]] = []  # (score, words, first, last)
+    phrased = [
+        {
+            k
+            for k, phrase in enumerate(phrases)
+            if contains_phrase(tokenize(text[s.start : s.end]), phrase)
+        }
+        if phrases
+        else set()
+        for s in sentences
+    ]
+    # (phrases held, score, words, first, last)
+    candidates: list[tuple[int, float, int, int, int]] = []
     for first in range(len(sentences)):
         covered: set[str] = set()
         matched = 0.0
         total = 0
         typed = has_focus = has_named = False
+        held: set[int] = set()
         for last in range(first, len(sentences)):
             total += words[last]
             if total > max_words and last > first:
@@ -239,18 +253,19 @@ def best_windows(
             typed = typed or typed_at[last]
             has_focus = has_focus or focused[last]
             has_named = has_named or named[last]
+            held |= phrased[last]
             score = (
                 matched
                 + (bonus if typed else 0.0)
                 + (focus_bonus * heaviest if has_focus else 0.0)
                 + (named_bonus * heaviest if has_named else 0.0)
             )
-            candidates.append((score, total, first, last))
-    candidates.sort(key=lambda c: (-c[0], -c[1], c[2]))
-    chosen: list[tuple[float, int, int, int]] = []
+            candidates.append((len(held), score, total, first, last))
+    candidates.sort(key=lambda c: (-c[0], -c[1], -c[2], c[3]))
+    chosen: list[tuple[int, float, int, int, int]] = []
     for candidate in candidates:
         if len(chosen) == count:
             break
-        if all(candidate[3] < c[2] or candidate[2] > c[3] for c in chosen):
+        if all(candidate[4] < c[3] or candidate[3] > c[4] for c in chosen):
             chosen.append(candidate)
-    return [Window(sentences[c[2]].start, sentences[c[3]].end, c[0]) for c in chosen]
+    return [Window(sentences[c[3]].start, sentences[c[4]].end, c[1]) for c in chosen]

@@ -68,6 +68,9 @@ class SearchPage:
     terms: tuple[str, ...]
     hits: tuple[Hit, ...]
     has_more: bool  # further results exist beyond this page
+    # Quoted phrases of the question that no stored passage holds word for word: the hits
+    # are then the closest matches without them.
+    missing_phrases: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,14 @@ from store.excerpts import Sentences, Window, best_windows, sentences_of
 from store.models import Highlight, Hit, SearchPage, StoredArticle
 from store.passages import sentence_spans
 from store.queries import select_rows_in
-from store.text import iter_tokens, query_terms, tokenize
+from store.text import (
+    Phrase,
+    contains_phrase,
+    iter_tokens,
+    query_terms,
+    question_phrases,
+    tokenize,
+)
 
 
 @dataclass(frozen=True)
@@ -41,6 +48,7 @@ class SearchConfig:
     rerank_articles: int
     rerank_window_weight: float
     rerank_article_weight: float
+    phrase_candidates: int
 
 
 # Articles whose sentences a searcher keeps (a few hundred KB each at most).
@@ -147,10 +155,15 @@ class Searcher:
         and from each the sentence window(s) that best answer it (see store/excerpts.py)."""
         query = query[: self._config.max_query_chars]
         terms = query_terms(query)
+        phrases = question_phrases(query)
         wanted = offset + limit + 1  # one more than the page tells whether there is more
-        ranked, weights = self._rank(
-            query, max(self._config.candidates, 3 * max(wanted, self._config.rerank_articles))
-        )
+        pool = max(self._config.candidates, 3 * max(wanted, self._config.rerank_articles))
+        if phrases:
+            pool = max(pool, self._config.phrase_candidates)
+        ranked, weights = self._rank(query, pool)
+        missing: tuple[str, ...] = ()
+        if phrases:
+            ranked, missing = self._holding_phrases(ranked, phrases)
         best_score: dict[int, float] = {}
         all_scores: dict[int, float] = {}  # an article's evidence: its ranked passages' sum
         for _, article_id, score in ranked:
@@ -172,6 +185,7 @@ class Searcher:
                 focus_bonus=self._config.excerpt_focus_bonus,
                 named_bonus=self._config.excerpt_named_bonus,
                 analysed=analysed,
+                phrases=[p.terms for p in phrases if p.text not in missing],
             )
 
         # The leading articles are re-ordered by how well their best window answers, and by
@@ -234,8 +248,36 @@ class Searcher:
         page = kept[offset : offset + limit]
         hits = tuple(self._hit(item, set(weights)) for item in page)
         return SearchPage(
-            query=query, terms=tuple(terms), hits=hits, has_more=len(kept) > offset + limit
+            query=query,
+            terms=tuple(terms),
+            hits=hits,
+            has_more=len(kept) > offset + limit,
+            missing_phrases=missing,
         )
+
+    def _holding_phrases(
+        self, ranked: list[tuple[int, int, float]], phrases: Sequence[Phrase]
+    ) -> tuple[list[tuple[int, int, float]], tuple[str, ...]]:
+        """The ranked passages that hold the most of the quoted phrases word for word (all of
+        them, usually), and the phrases no ranked passage holds. Where no passage holds any,
+        the ranking stays as it is: the closest matches, with the phrases said missing."""
+        terms_of = {
+            pid: terms.split()
+            for pid, terms in select_rows_in(
+                self._conn,
+                "SELECT id, terms FROM passages WHERE id IN ({})",
+                [pid for pid, _, _ in ranked],
+            )
+        }
+        held = {
+            pid: {p.text for p in phrases if contains_phrase(terms, p.terms)}
+            for pid, terms in terms_of.items()
+        }
+        missing = tuple(p.text for p in phrases if not any(p.text in h for h in held.values()))
+        most = max((len(h) for h in held.values()), default=0)
+        if most:
+            ranked = [r for r in ranked if len(held.get(r[0], ())) == most]
+        return ranked, missing
 
     def _article_sentences(self, article_id: int) -> tuple[str, str, Sentences]:
         """Title, text and sentences of an article; the sentences of recently quoted articles

@@ -329,6 +329,26 @@ def parse_topic(text: str) -> TopicQuery:
     )
 
 
+@dataclass(frozen=True)
+class Phrase:
+    text: str  # as the user wrote it, between the quotes
+    terms: tuple[str, ...]
+
+
+def question_phrases(text: str) -> tuple[Phrase, ...]:
+    """The "quoted phrases" of a question, each with its terms (phrases of stop words only,
+    which say nothing to look for, are left out)."""
+    found: dict[tuple[str, ...], Phrase] = {}
+    for match in _PHRASE.finditer(text):
+        if match.group(1):  # -"..." excludes a phrase from a topic; a question has no use for it
+            continue
+        raw = (match.group(2) or match.group(3) or "").strip()
+        terms = tuple(tokenize(raw))
+        if terms and terms not in found:
+            found[terms] = Phrase(raw, terms)
+    return tuple(found.values())
+
+
 def contains_phrase(terms: list[str], phrase: tuple[str, ...]) -> bool:
     n = len(phrase)
     first = phrase[0]

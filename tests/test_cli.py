@@ -67,6 +67,7 @@ def test_ask_json_contract(capsys: pytest.CaptureFixture[str]) -> None:
     assert len(answer["results"]) <= 2
     best = answer["results"][0]
     assert set(best) == {"url", "title", "source", "published", "text", "score"}
+    assert answer["missing_phrases"] == []
     assert best["url"] == "https://northern-wire.test/heron-sighting"
     assert best["published"] == "2026-11-10"
     assert "purple heron" in best["text"]
@@ -97,7 +98,7 @@ def test_empty_database_answers_nothing_yet(capsys: pytest.CaptureFixture[str]) 
     code, out, _ = run(capsys, "ask", "anything new?")
     assert code == 0 and "Nothing on that yet" in out
     code, out, _ = run(capsys, "ask", "--json", "what?")
-    assert json.loads(out) == {"query": "what?", "results": []}
+    assert json.loads(out) == {"query": "what?", "results": [], "missing_phrases": []}
 
 
 def test_a_bad_jsonl_line_fails_alone(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

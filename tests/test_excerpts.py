@@ -120,6 +120,18 @@ def test_title_words_count_for_little_inside_the_article() -> None:
     assert "marina at Arnside" in text
 
 
+def test_the_run_holding_a_quoted_phrase_wins() -> None:
+    question = 'harbour wall storm "boats moved"'
+    weights = {t: 1.0 for t in query_terms(question)}
+    (plain,) = best_windows(ARTICLE, weights, 12, question)
+    assert ARTICLE[plain.start : plain.end].startswith("The harbour wall in Sandside collapsed")
+    phrase = tuple(tokenize("boats moved"))
+    (window,) = best_windows(ARTICLE, weights, 12, question, phrases=[phrase])
+    assert ARTICLE[window.start : window.end] == (
+        "Fishing boats have moved to the marina at Arnside while the work goes on."
+    )
+
+
 def test_several_windows_do_not_overlap() -> None:
     windows = _window("harbour wall repairs boats", max_words=20, count=3)
     assert len(windows) == 3

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import dataclasses
 from datetime import datetime
 
 import pytest
@@ -159,3 +160,15 @@ def test_cut_quote_is_a_substring_with_ellipses() -> None:
     assert quote.text.strip("…") in text
     s, e = quote.sentences[0]
     assert quote.text[s:e] == "The bridge sentence."
+
+
+def test_missing_quoted_phrases_are_said_before_the_closest_matches() -> None:
+    text = "The council approved the bridge on Tuesday."
+    page = dataclasses.replace(
+        _page(text, '"toll bridge" bridge'), missing_phrases=("toll bridge",)
+    )
+    note = "No stored article has “toll bridge” word for word. The closest matches:"
+    assert telegram_html_text(render.answer_html(page, now=NOW)).startswith(note)
+    assert render.answer_text(page, now=NOW).startswith(note + "\n\n1.")
+    found = render.answer_html(_page(text, '"bridge"'), now=NOW)
+    assert "word for word" not in found

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given
@@ -289,6 +290,51 @@ def test_a_hyphenated_name_is_matched_whole(settings: Settings) -> None:
     assert "COVID-19" in [hits[0].text[a:b] for a, b in hits[0].highlight.terms]
     # "covid" alone still finds the hyphenated name.
     assert "https://n.test/whole" in [h.article.url for h in store.search("covid cases", 2).hits]
+
+
+def _ferry_articles() -> list[Any]:
+    return [
+        article(
+            url="https://n.test/scattered",
+            title="Harbour ferry timetable and harbour works",
+            text="The harbour ferry timetable changes on Monday. Harbour works close the "
+            "north quay, so the ferry uses the south quay, a spokesman for the harbour said.",
+        ),
+        article(
+            url="https://n.test/phrase",
+            title="Island news",
+            text="Council meets on Tuesday. Residents asked about the ferry timetable for the "
+            "winter. A harbour spokesman said the ferry timetable would follow next week.",
+        ),
+    ]
+
+
+def test_a_quoted_phrase_is_honoured(settings: Settings) -> None:
+    store = _store(settings)
+    store.add_articles(_ferry_articles())
+    # Unquoted, both articles answer (the first has all the words, apart) ...
+    unquoted = store.search("harbour spokesman ferry timetable", 2)
+    assert {h.article.url for h in unquoted.hits} == {
+        "https://n.test/scattered",
+        "https://n.test/phrase",
+    }
+    # ... quoted, only passages holding the phrase word for word.
+    page = store.search('"harbour spokesman" ferry timetable', 2)
+    assert [h.article.url for h in page.hits] == ["https://n.test/phrase"]
+    assert "A harbour spokesman said the ferry timetable" in page.hits[0].text
+    assert page.missing_phrases == ()
+    curly = store.search("“Harbour spokesman” ferry", 2)
+    assert [h.article.url for h in curly.hits] == ["https://n.test/phrase"]
+
+
+def test_a_quoted_phrase_found_nowhere_is_said_with_the_closest_matches(
+    settings: Settings,
+) -> None:
+    store = _store(settings)
+    store.add_articles(_ferry_articles())
+    page = store.search('"ferry captain" harbour timetable', 2)
+    assert page.missing_phrases == ("ferry captain",)
+    assert len(page.hits) == 2  # the closest matches, without the phrase
 
 
 def test_not_a_database_gives_a_clear_error(tmp_path: Path, settings: Settings) -> None:
