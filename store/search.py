@@ -192,7 +192,11 @@ class Searcher:
         # all the evidence they hold: a near-copy that repeats the question's words but lacks
         # the answer (or a brief that holds a part of the story) falls behind the article
         # that has it.
-        order = list(best_score.items())
+        # Equal scores: the newer article first (a mild preference for recent news: it only
+        # ever breaks ties). Sorting is stable, so the date order survives among equals.
+        dated = self._dates(list(best_score))
+        order = sorted(best_score.items(), key=lambda item: dated.get(item[0], ""), reverse=True)
+        order.sort(key=lambda item: -item[1])
         head = [
             (a, sc, *windows_of(a)) for a, sc in order[: max(wanted, self._config.rerank_articles)]
         ]
@@ -253,6 +257,16 @@ class Searcher:
             hits=hits,
             has_more=len(kept) > offset + limit,
             missing_phrases=missing,
+        )
+
+    def _dates(self, article_ids: list[int]) -> dict[int, str]:
+        """When each article was published (or, undated, stored), as ISO text."""
+        return dict(
+            select_rows_in(
+                self._conn,
+                "SELECT id, coalesce(published, ingested_at) FROM articles WHERE id IN ({})",
+                article_ids,
+            )
         )
 
     def _holding_phrases(

@@ -337,6 +337,25 @@ def test_a_quoted_phrase_found_nowhere_is_said_with_the_closest_matches(
     assert len(page.hits) == 2  # the closest matches, without the phrase
 
 
+@pytest.mark.parametrize("newer", ["https://n.test/first", "https://n.test/second"])
+def test_equal_scores_put_the_newer_article_first(settings: Settings, newer: str) -> None:
+    store = _store(settings)
+    dates = {newer: "2026-11-20"}
+    # The same words, as many, in another order: equal scores, shown once with "also".
+    store.add_articles(
+        [
+            article(url=url, title="Ferry", text=text, published=dates.get(url, "2026-11-02"))
+            for url, text in [
+                ("https://n.test/first", "The island ferry sails at noon on weekdays."),
+                ("https://n.test/second", "On weekdays the island ferry sails at noon."),
+            ]
+        ]
+    )
+    (hit,) = store.search("island ferry noon", 3).hits
+    assert hit.article.url == newer
+    assert len(hit.also_reported_by) == 1
+
+
 def test_not_a_database_gives_a_clear_error(tmp_path: Path, settings: Settings) -> None:
     bad = tmp_path / "junk.db"
     bad.write_bytes(b"this is not sqlite" * 100)
