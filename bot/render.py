@@ -160,13 +160,22 @@ def _also_html(hit: Hit) -> str:
     return "\nAlso reported by " + ", ".join(names)
 
 
-def hit_html(hit: Hit, now: datetime, quote_limit: int) -> str:
-    quote = cut_quote(hit.text, hit.highlight, quote_limit)
-    return (
-        f"<blockquote>{_emphasised_html(quote)}</blockquote>\n"
-        + _attribution_html(hit.article, now)
-        + _also_html(hit)
-    )
+def hit_html(hit: Hit, now: datetime, quote_limit: int, attributed: bool = True) -> str:
+    """One quote, and (``attributed``) the article's title, link, source and date after it."""
+    emphasised = _emphasised_html(cut_quote(hit.text, hit.highlight, quote_limit))
+    quote = f"<blockquote>{emphasised}</blockquote>"
+    if not attributed:
+        return quote
+    return quote + "\n" + _attribution_html(hit.article, now) + _also_html(hit)
+
+
+def _attributed(hits: list[Hit]) -> list[bool]:
+    """Quotes from one article in a row share one attribution, after the last of them (or
+    after one with copies elsewhere, to say so there)."""
+    return [
+        i + 1 == len(hits) or hits[i + 1].article.id != hit.article.id or bool(hit.also_reported_by)
+        for i, hit in enumerate(hits)
+    ]
 
 
 def answer_html(
@@ -187,7 +196,10 @@ def answer_html(
     note = missing_phrases_note(page)
     head = html.escape(note, quote=False) + "\n\n" if note else ""
     while True:
-        message = head + "\n\n".join(hit_html(hit, now, quote_limit) for hit in hits)
+        message = head + "\n\n".join(
+            hit_html(hit, now, quote_limit, attributed)
+            for hit, attributed in zip(hits, _attributed(hits), strict=True)
+        )
         if utf16_len(message) <= max_chars:
             return message
         if quote_limit > 200:
@@ -224,7 +236,8 @@ def answer_text(page: SearchPage, *, now: datetime | None = None, bold: bool = F
         return NOTHING_FOUND
     note = missing_phrases_note(page)
     blocks = [note] if note else []
-    for number, hit in enumerate(page.hits, 1):
+    hits = list(page.hits)
+    for number, (hit, attributed) in enumerate(zip(hits, _attributed(hits), strict=True), 1):
         quote = hit.text
         if bold:
             for s, e in sorted(hit.highlight.terms, reverse=True):
@@ -233,7 +246,11 @@ def answer_text(page: SearchPage, *, now: datetime | None = None, bold: bool = F
         details = " · ".join(
             x for x in (hit.article.title, hit.article.source, dated(hit.article, now)) if x
         )
-        lines = [f"{number}.", quoted, f"   — {details}"]
+        lines = [f"{number}.", quoted]
+        if not attributed:
+            blocks.append("\n".join(lines))
+            continue
+        lines.append(f"   — {details}")
         if hit.article.url:
             lines.append(f"   {hit.article.url}")
         if hit.also_reported_by:

@@ -1,9 +1,9 @@
 """A floor under answer quality on the public Wikinews dev set (../shared/devset, CC BY 2.5).
 
-The figures are this code's own (see README, Answer quality), less one question's worth: a
-change that makes answers worse on the dev set fails here. The issue's own floor (newsbot's
-top-3 at least plain BM25's, 0.952 with 120-word chunks) is not reached yet with excerpts
-under 80 words; this guards what is reached.
+The quality issue's floor: newsbot's top-3 never below plain BM25's, measured in the same
+run (both 0.952 today, newsbot with excerpts under 80 words, BM25 with 120-word chunks). And
+this code's own figures (see README, Answer quality), less one question's worth, so that a
+change making answers worse on the dev set fails here.
 """
 
 from __future__ import annotations
@@ -27,9 +27,9 @@ def test_dev_set_answers_do_not_get_worse(settings: Settings) -> None:
     ).as_dict()
     assert report["questions"] == 125
     newsbot, baseline = report["newsbot"], report["baseline"]
+    assert newsbot["top3"] >= baseline["top3"]
     assert newsbot["top1"] >= 0.832 - ONE_QUESTION
-    assert newsbot["top3"] >= 0.936 - ONE_QUESTION
-    assert newsbot["mrr10"] >= 0.87
+    assert newsbot["mrr10"] >= 0.88
     assert report["mean_excerpt_words"] < 80
     # The baseline is computed in the same run; it moving means the set or the scorer changed.
     assert baseline["top3"] == pytest.approx(0.952, abs=0.001)

@@ -172,3 +172,19 @@ def test_missing_quoted_phrases_are_said_before_the_closest_matches() -> None:
     assert render.answer_text(page, now=NOW).startswith(note + "\n\n1.")
     found = render.answer_html(_page(text, '"bridge"'), now=NOW)
     assert "word for word" not in found
+
+
+def test_quotes_from_one_article_in_a_row_share_one_attribution() -> None:
+    text = "The council approved the bridge on Tuesday."
+    first, second = _page(text, "bridge", n=2).hits
+    other = _page(text, "bridge", id=2, url="https://n.test/b", title="Ferry plan").hits[0]
+    page = SearchPage(query="bridge", terms=("bridg",), hits=(first, second, other), has_more=False)
+    message = render.answer_html(page, now=NOW)
+    assert message.count("<blockquote>") == 3
+    assert message.count(">Bridge vote</a>") == 1
+    assert message.count(">Ferry plan</a>") == 1
+    # The shared attribution comes after the article's last quote, not between its quotes.
+    assert message.index("</blockquote>\n\n<blockquote>") < message.index(">Bridge vote</a>")
+    plain = render.answer_text(page, now=NOW)
+    assert plain.count("Bridge vote") == 1 and plain.count("Ferry plan") == 1
+    assert plain.index("2.") < plain.index("Bridge vote") < plain.index("3.")

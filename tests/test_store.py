@@ -223,7 +223,8 @@ def test_results_per_article_are_capped(settings: Settings) -> None:
         ]
     )
     hits = store.search("lighthouse keeper", 5).hits
-    assert [h.article.title for h in hits].count("Lighthouse") == 2
+    assert store.config.search.max_per_article == 3
+    assert [h.article.title for h in hits].count("Lighthouse") == 3
     assert "Keeper retires" in [h.article.title for h in hits]
 
 
