@@ -188,15 +188,15 @@ class Searcher:
                 phrases=[p.terms for p in phrases if p.text not in missing],
             )
 
-        # The leading articles are re-ordered by how well their best window answers, and by
-        # all the evidence they hold: a near-copy that repeats the question's words but lacks
-        # the answer (or a brief that holds a part of the story) falls behind the article
-        # that has it.
         # Equal scores: the newer article first (a mild preference for recent news: it only
         # ever breaks ties). Sorting is stable, so the date order survives among equals.
         dated = self._dates(list(best_score))
         order = sorted(best_score.items(), key=lambda item: dated.get(item[0], ""), reverse=True)
         order.sort(key=lambda item: -item[1])
+        # The leading articles are re-ordered by how well their best window answers, and by
+        # all the evidence they hold: a near-copy that repeats the question's words but lacks
+        # the answer (or a brief that holds a part of the story) falls behind the article
+        # that has it.
         head = [
             (a, sc, *windows_of(a)) for a, sc in order[: max(wanted, self._config.rerank_articles)]
         ]
