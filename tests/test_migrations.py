@@ -79,21 +79,23 @@ def test_passages_from_an_older_tokenizer_are_re_tokenised(settings: Settings) -
     assert length == len(tokenize("Council vote") + tokenize(text))
 
 
-def test_step_9_indexes_irregular_past_forms_as_their_verb(settings: Settings) -> None:
+def _stored_by_an_older_tokenizer(
+    settings: Settings, up_to: int, title: str, text: str, old_terms: str
+) -> None:
+    """A database migrated to step ``up_to`` holding one article of one passage, whose
+    terms are ``old_terms`` (as that step's tokenizer indexed them), indexed."""
     conn = sqlite3.connect(settings.database.path, isolation_level=None)
-    assert migrate(conn, up_to=8) == [1, 2, 3, 4, 5, 6, 7, 8]
-    text = "The Greens won the vote after the mayor led the count."
+    assert migrate(conn, up_to=up_to) == list(range(1, up_to + 1))
     conn.execute(
         "INSERT INTO articles (id, url, canonical_url, title, source, ingested_at,"
-        " content_hash, text) VALUES (1, 'https://old.test/vote', 'https://old.test/vote',"
-        " 'Greens take vote', 'Old Paper', '2020-01-01T00:00:00+00:00', 'h1', ?)",
-        (text,),
+        " content_hash, text) VALUES (1, 'https://old.test/a', 'https://old.test/a',"
+        " ?, 'Old Paper', '2020-01-01T00:00:00+00:00', 'h1', ?)",
+        (title, text),
     )
-    old_terms = "green take vote green won vote mayor led count"  # as tokenizer 2 indexed it
     conn.execute(
         "INSERT INTO passages (id, article_id, position, start, end, terms, length)"
-        " VALUES (1, 1, 0, 0, ?, ?, 9)",
-        (len(text), old_terms),
+        " VALUES (1, 1, 0, 0, ?, ?, ?)",
+        (len(text), old_terms, len(old_terms.split())),
     )
     conn.executemany(
         "INSERT INTO term_stats (term, df) VALUES (?, 1)", [(t,) for t in set(old_terms.split())]
@@ -101,9 +103,16 @@ def test_step_9_indexes_irregular_past_forms_as_their_verb(settings: Settings) -
     postings.index_tail(conn)
     conn.close()
 
+
+def test_step_9_indexes_irregular_past_forms_as_their_verb(settings: Settings) -> None:
+    text = "The Greens won the vote after the mayor led the count."
+    # As tokenizer 2 indexed it:
+    _stored_by_an_older_tokenizer(
+        settings, 8, "Greens take vote", text, "green take vote green won vote mayor led count"
+    )
     store = Store(store_config(settings))
     assert store.search("Who will win? Who will lead?", 3).hits[0].article.url == (
-        "https://old.test/vote"
+        "https://old.test/a"
     )
     stats = dict(store.conn.execute("SELECT term, df FROM term_stats"))
     assert stats["win"] == 1 and "won" not in stats
@@ -112,33 +121,17 @@ def test_step_9_indexes_irregular_past_forms_as_their_verb(settings: Settings) -
 
 
 def test_step_10_indexes_hyphenated_names_whole(settings: Settings) -> None:
-    conn = sqlite3.connect(settings.database.path, isolation_level=None)
-    assert migrate(conn, up_to=9) == [1, 2, 3, 4, 5, 6, 7, 8, 9]
     text = "The clinic reported new COVID-19 cases on Monday."
-    old_terms = "clinic figur clinic report new covid 19 case monday"  # as tokenizer 3 did
-    conn.execute(
-        "INSERT INTO articles (id, url, canonical_url, title, source, ingested_at,"
-        " content_hash, text) VALUES (1, 'https://old.test/c', 'https://old.test/c',"
-        " 'Clinic figures', 'Old Paper', '2020-01-01T00:00:00+00:00', 'h1', ?)",
-        (text,),
+    # As tokenizer 3 indexed it:
+    _stored_by_an_older_tokenizer(
+        settings, 9, "Clinic figures", text, "clinic figur clinic report new covid 19 case monday"
     )
-    conn.execute(
-        "INSERT INTO passages (id, article_id, position, start, end, terms, length)"
-        " VALUES (1, 1, 0, 0, ?, ?, 9)",
-        (len(text), old_terms),
-    )
-    conn.executemany(
-        "INSERT INTO term_stats (term, df) VALUES (?, 1)", [(t,) for t in set(old_terms.split())]
-    )
-    postings.index_tail(conn)
-    conn.close()
-
     store = Store(store_config(settings))
     stats = dict(store.conn.execute("SELECT term, df FROM term_stats"))
     assert stats["covid19"] == 1 and "19" not in stats
     (terms,) = store.conn.execute("SELECT terms FROM passages").fetchone()
     assert terms.split() == tokenize("Clinic figures") + tokenize(text)
-    assert store.search("COVID-19", 3).hits[0].article.url == "https://old.test/c"
+    assert store.search("COVID-19", 3).hits[0].article.url == "https://old.test/a"
     assert store.integrity_problems() == []
 
 
