@@ -66,7 +66,7 @@ _HYPHEN = re.compile(rf"[{_HYPHENS}]")
 _MAX_COMPOUND_PARTS = 4
 
 
-def compound_term(raw: str) -> str:
+def _compound_term(raw: str) -> str:
     """The term of a hyphenated name of letters and digits ("COVID-19" -> "covid19"), or ""
     if ``raw`` is not one."""
     parts = _HYPHEN.split(raw)
@@ -84,7 +84,7 @@ def _compounds(text: str) -> dict[int, Token]:
         return {}
     found = {}
     for match in _COMPOUND.finditer(text):
-        term = compound_term(match.group())
+        term = _compound_term(match.group())
         if term:
             found[match.start()] = Token(term, match.start(), match.end())
     return found
