@@ -108,6 +108,7 @@ def store_config(settings: Settings) -> StoreConfig:
             excerpt_answer_bonus=s.excerpt_answer_bonus,
             excerpt_focus_bonus=s.excerpt_focus_bonus,
             excerpt_named_bonus=s.excerpt_named_bonus,
+            excerpt_position_decay=s.excerpt_position_decay,
             rerank_articles=s.rerank_articles,
             rerank_window_weight=s.rerank_window_weight,
             rerank_article_weight=s.rerank_article_weight,

@@ -56,6 +56,7 @@ class SearchSettings:
     excerpt_answer_bonus: float
     excerpt_focus_bonus: float
     excerpt_named_bonus: float
+    excerpt_position_decay: float
     rerank_articles: int
     rerank_window_weight: float
     rerank_article_weight: float

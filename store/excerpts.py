@@ -175,6 +175,7 @@ def best_windows(
     analysed: Sentences | None = None,
     named_bonus: float = 0.5,
     phrases: Sequence[tuple[str, ...]] = (),
+    position_decay: float = 0.0,
 ) -> list[Window]:
     """Up to ``count`` non-overlapping runs of consecutive whole sentences of ``text`` (each at
     most ``max_words`` words, or one sentence if a single one is longer) that best answer the
@@ -188,7 +189,8 @@ def best_windows(
     times more where a name the question lacks stands beside that focus word ("*Powassan*
     virus", "*Jeeyapuram* forest"; for "who", beside a question word the title lacks): that
     name is very likely the answer. A run holding more of the question's quoted ``phrases``
-    (as terms, in order) comes before any holding fewer. ``analysed`` is
+    (as terms, in order) comes before any holding fewer. The question's n-th word counts
+    ``1 / (1 + position_decay * n)`` as much as its first. ``analysed`` is
     :func:`sentences_of` the text, when the caller keeps it."""
     analysed = analysed or sentences_of(text)
     sentences, words = analysed.spans, analysed.words
@@ -203,6 +205,15 @@ def best_windows(
         else 0.0
         for t, w in weights.items()
     }
+    if position_decay:
+        # A question's first words say what is asked ("Who coaches ...", "Which Hungarian
+        # daily first disclosed ..."); its later ones mostly set the scene ("... the side that
+        # beat Maroochydore at Cotton Tree"), and the article's opening sentences hold the
+        # scene too. So each word counts less the later it comes.
+        asked_order = {t: n for n, t in enumerate(dict.fromkeys(tokenize(question)))}
+        distinct = {
+            t: w / (1 + position_decay * asked_order.get(t, 0)) for t, w in distinct.items()
+        }
     check = answer_check(question)
     heaviest = max(distinct.values(), default=0.0)
     bonus = answer_bonus * heaviest

@@ -45,6 +45,7 @@ class SearchConfig:
     excerpt_answer_bonus: float
     excerpt_focus_bonus: float
     excerpt_named_bonus: float
+    excerpt_position_decay: float
     rerank_articles: int
     rerank_window_weight: float
     rerank_article_weight: float
@@ -186,6 +187,7 @@ class Searcher:
                 named_bonus=self._config.excerpt_named_bonus,
                 analysed=analysed,
                 phrases=[p.terms for p in phrases if p.text not in missing],
+                position_decay=self._config.excerpt_position_decay,
             )
 
         # Equal scores: the newer article first (a mild preference for recent news: it only

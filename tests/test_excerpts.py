@@ -132,6 +132,17 @@ def test_the_run_holding_a_quoted_phrase_wins() -> None:
     )
 
 
+def test_the_questions_first_words_count_most() -> None:
+    # Two sentences hold two question words each: a tie, which the longer sentence wins,
+    # unless the question's first words count more.
+    question = "repairs cost boats marina"
+    weights = {t: 1.0 for t in query_terms(question)}
+    (tie,) = best_windows(ARTICLE, weights, 12, question)
+    assert ARTICLE[tie.start : tie.end].startswith("Fishing boats have moved")
+    (window,) = best_windows(ARTICLE, weights, 12, question, position_decay=0.1)
+    assert ARTICLE[window.start : window.end].startswith("Engineers say repairs will cost")
+
+
 def test_several_windows_do_not_overlap() -> None:
     windows = _window("harbour wall repairs boats", max_words=20, count=3)
     assert len(windows) == 3
