@@ -28,8 +28,8 @@ def test_dev_set_answers_do_not_get_worse(settings: Settings) -> None:
     assert report["questions"] == 125
     newsbot, baseline = report["newsbot"], report["baseline"]
     assert newsbot["top3"] >= baseline["top3"]
-    assert newsbot["top1"] >= 0.832 - ONE_QUESTION
-    assert newsbot["mrr10"] >= 0.88
+    assert newsbot["top1"] >= 0.840 - ONE_QUESTION
+    assert newsbot["mrr10"] >= 0.885
     assert report["mean_excerpt_words"] < 80
     # The baseline is computed in the same run; it moving means the set or the scorer changed.
     assert baseline["top3"] == pytest.approx(0.952, abs=0.001)
