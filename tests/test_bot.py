@@ -84,6 +84,16 @@ async def test_private_question_gets_quotes_with_links(bot: SimpleNamespace) -> 
     assert any(name == "sendChatAction" for name, _ in bot.fake.calls)
 
 
+async def test_a_quoted_phrase_found_nowhere_is_said_in_the_reply(bot: SimpleNamespace) -> None:
+    await _seed(bot)
+    await bot.fake.message('footbridge "toll booth" cost', sender=ALICE)
+    answer = await bot.fake.reply(ALICE["id"])
+    assert answer["visible"].startswith(
+        "No stored article has “toll booth” word for word. The closest matches:"
+    )
+    assert "4.2 million pounds" in answer["visible"]
+
+
 async def test_nothing_found_in_private_and_silence_in_groups(bot: SimpleNamespace) -> None:
     await bot.fake.message("zeppelin sightings", sender=ALICE)
     answer = await bot.fake.reply(ALICE["id"])
