@@ -235,14 +235,13 @@ def best_windows(
         ]
     else:
         named = [False] * len(sentences)
+    # Without phrases the inner loop never runs, so nothing is tokenised.
     phrased = [
         {
             k
             for k, phrase in enumerate(phrases)
             if contains_phrase(tokenize(text[s.start : s.end]), phrase)
         }
-        if phrases
-        else set()
         for s in sentences
     ]
     # (phrases held, score, words, first, last)
