@@ -277,6 +277,12 @@ def m010_retokenise(conn: sqlite3.Connection) -> None:
     _reindex(conn)
 
 
+def m011_retokenise(conn: sqlite3.Connection) -> None:
+    """Passage terms from tokenizer 5 ("US" in capitals is the country, as "U.S." is, not the
+    stop word "us"), then document frequencies and the search index built again."""
+    _reindex(conn)
+
+
 def _reindex(conn: sqlite3.Connection) -> None:
     _retokenise_passages(conn)
     doc_freqs: Counter[str] = Counter()
@@ -304,6 +310,7 @@ MIGRATIONS: tuple[tuple[int, str, Step], ...] = (
     (8, "own posting lists instead of FTS5", m008_postings),
     (9, "passage terms of tokenizer 3", m009_retokenise),
     (10, "passage terms of tokenizer 4", m010_retokenise),
+    (11, "passage terms of tokenizer 5", m011_retokenise),
 )
 
 

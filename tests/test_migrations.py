@@ -135,6 +135,20 @@ def test_step_10_indexes_hyphenated_names_whole(settings: Settings) -> None:
     assert store.integrity_problems() == []
 
 
+def test_step_11_indexes_us_in_capitals_as_the_country(settings: Settings) -> None:
+    text = "US troops left the base on Monday."
+    # As tokenizer 4 indexed it ("US" was the stop word "us"):
+    _stored_by_an_older_tokenizer(
+        settings, 10, "Base closes", text, "base close troop left base monday"
+    )
+    store = Store(store_config(settings))
+    (terms,) = store.conn.execute("SELECT terms FROM passages").fetchone()
+    assert terms.split() == tokenize("Base closes") + tokenize(text)
+    page = store.search("What did the U.S. do?", 3)
+    assert [h.article.url for h in page.hits] == ["https://old.test/a"]
+    assert store.integrity_problems() == []
+
+
 def test_migrating_twice_changes_nothing(settings: Settings) -> None:
     Store(store_config(settings)).close()
     store = Store(store_config(settings))

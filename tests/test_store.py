@@ -293,6 +293,30 @@ def test_a_hyphenated_name_is_matched_whole(settings: Settings) -> None:
     assert "https://n.test/whole" in [h.article.url for h in store.search("covid cases", 2).hits]
 
 
+def test_us_in_capitals_is_the_country(settings: Settings) -> None:
+    store = _store(settings)
+    store.add_articles(
+        [
+            article(
+                url="https://n.test/us",
+                title="Sanctions widened",
+                text="The U.S. widened its sanctions on the airline on Friday.",
+            ),
+            article(
+                url="https://n.test/other",
+                title="Airline news",
+                text="Tell us what you think of the airline's new routes, the editor said.",
+            ),
+        ]
+    )
+    hits = store.search("What did the US say about the airline?", 3).hits
+    assert hits[0].article.url == "https://n.test/us"
+    assert "U.S." in [hits[0].text[a:b] for a, b in hits[0].highlight.terms]
+    assert [h.article.url for h in store.search("What did the US say?", 3).hits] == [
+        "https://n.test/us"
+    ]
+
+
 def _ferry_articles() -> list[Any]:
     return [
         article(

@@ -57,6 +57,9 @@ def test_ambiguous_past_forms_are_left_alone() -> None:
 
 def test_acronyms_numbers_and_diacritics() -> None:
     assert tokenize("U.S. troops") == ["us", "troop"]
+    assert tokenize("US troops") == tokenize("U.S. troops")
+    assert tokenize("What did the US say?") == ["us"]
+    assert tokenize("Tell us, Us and us") == []
     assert tokenize("2,000 people") == ["2000", "peopl"]
     assert tokenize("Café Müller") == tokenize("cafe muller")
 
