@@ -278,8 +278,9 @@ def m010_retokenise(conn: sqlite3.Connection) -> None:
 
 
 def m011_retokenise(conn: sqlite3.Connection) -> None:
-    """Passage terms from tokenizer 5 ("US" in capitals is the country, as "U.S." is, not the
-    stop word "us"), then document frequencies and the search index built again."""
+    """Passage terms from tokenizer 5 ("US" is the country, as "U.S." is, and "May" the month
+    or the name, not stop words), then document frequencies and the search index built
+    again."""
     _reindex(conn)
 
 

@@ -60,6 +60,8 @@ def test_acronyms_numbers_and_diacritics() -> None:
     assert tokenize("US troops") == tokenize("U.S. troops")
     assert tokenize("What did the US say?") == ["us"]
     assert tokenize("Tell us, Us and us") == []
+    assert tokenize("What did May say in May?") == ["may", "may"]
+    assert tokenize("It may rain") == ["rain"]
     assert tokenize("2,000 people") == ["2000", "peopl"]
     assert tokenize("Café Müller") == tokenize("cafe muller")
 
