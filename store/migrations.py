@@ -284,6 +284,12 @@ def m011_retokenise(conn: sqlite3.Connection) -> None:
     _reindex(conn)
 
 
+def m012_retokenise(conn: sqlite3.Connection) -> None:
+    """Passage terms from tokenizer 6 (decimal numbers are one term: "4.2" is not "4" and
+    "2"), then document frequencies and the search index built again."""
+    _reindex(conn)
+
+
 def _reindex(conn: sqlite3.Connection) -> None:
     _retokenise_passages(conn)
     doc_freqs: Counter[str] = Counter()
@@ -312,6 +318,7 @@ MIGRATIONS: tuple[tuple[int, str, Step], ...] = (
     (9, "passage terms of tokenizer 3", m009_retokenise),
     (10, "passage terms of tokenizer 4", m010_retokenise),
     (11, "passage terms of tokenizer 5", m011_retokenise),
+    (12, "passage terms of tokenizer 6", m012_retokenise),
 )
 
 

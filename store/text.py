@@ -14,11 +14,11 @@ from dataclasses import dataclass
 
 import Stemmer
 
-# Dotted acronyms ("U.S.", "e.g.") first, then numbers with thousands separators ("2,000"),
-# then plain letter/digit runs.
+# Dotted acronyms ("U.S.", "e.g.") first, then numbers with thousands separators or a
+# decimal point ("2,000", "4.2", not the "1.2" of "1.2.3"), then plain letter/digit runs.
 _TOKEN = re.compile(
     r"(?<![^\W_])(?P<acronym>(?:[^\W\d_]\.){2,})"
-    r"|(?P<number>(?<![\d,])\d{1,3}(?:,\d{3})+(?![\d]))"
+    r"|(?P<number>(?<![\d,.])(?:\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+\.\d+)(?![\d,]|\.\d))"
     r"|(?P<word>[^\W_]+)"
 )
 
@@ -107,11 +107,17 @@ def iter_tokens(text: str) -> Iterator[Token]:
             # "U.S." must not become the stop word "us".
             term = _fold(raw.replace(".", ""))
         elif kind == "number":
-            term = raw.replace(",", "")
+            term = _number_term(raw)
         else:
             term = _word_term(raw)
         if term and term.isalnum():
             yield Token(term, match.start(), match.end())
+
+
+def _number_term(raw: str) -> str:
+    """The term of a number: "2,000" -> "2000", and "4.2" -> "4p2" (a term is letters and
+    digits, and "42" is another number)."""
+    return raw.replace(",", "").replace(".", "p")
 
 
 # Raw word -> its term ("" for a stop word). News vocabulary repeats a great deal, so most
@@ -266,7 +272,7 @@ def _scan(text: str) -> list[str]:
             if term.isalnum():
                 append(term)
         else:
-            append(number.replace(",", ""))
+            append(_number_term(number))
     return terms
 
 

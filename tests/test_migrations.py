@@ -149,6 +149,19 @@ def test_step_11_indexes_us_in_capitals_as_the_country(settings: Settings) -> No
     assert store.integrity_problems() == []
 
 
+def test_step_12_indexes_decimal_numbers_whole(settings: Settings) -> None:
+    text = "The bridge will cost 4.2 million pounds, up from 2 million."
+    # As tokenizer 5 indexed it:
+    _stored_by_an_older_tokenizer(
+        settings, 11, "Bridge cost", text, "bridg cost bridg cost 4 2 million pound 2 million"
+    )
+    store = Store(store_config(settings))
+    stats = dict(store.conn.execute("SELECT term, df FROM term_stats"))
+    assert stats["4p2"] == 1 and "4" not in stats
+    assert [h.article.url for h in store.search("4.2", 3).hits] == ["https://old.test/a"]
+    assert store.integrity_problems() == []
+
+
 def test_migrating_twice_changes_nothing(settings: Settings) -> None:
     Store(store_config(settings)).close()
     store = Store(store_config(settings))

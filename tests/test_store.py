@@ -293,6 +293,28 @@ def test_a_hyphenated_name_is_matched_whole(settings: Settings) -> None:
     assert "https://n.test/whole" in [h.article.url for h in store.search("covid cases", 2).hits]
 
 
+def test_a_decimal_number_is_matched_whole(settings: Settings) -> None:
+    store = _store(settings)
+    store.add_articles(
+        [
+            article(
+                url="https://n.test/scattered",
+                title="Council budget",
+                text="The council approved 4 new projects and 2 repairs; the budget is a million.",
+            ),
+            article(
+                url="https://n.test/whole",
+                title="Council budget",
+                text="The council approved a bridge that will cost 4.2 million pounds.",
+            ),
+        ]
+    )
+    hits = store.search("Which council project costs 4.2 million?", 2).hits
+    assert hits[0].article.url == "https://n.test/whole"
+    assert "4.2" in [hits[0].text[a:b] for a, b in hits[0].highlight.terms]
+    assert [h.article.url for h in store.search("4.2", 2).hits] == ["https://n.test/whole"]
+
+
 def test_us_in_capitals_is_the_country(settings: Settings) -> None:
     store = _store(settings)
     store.add_articles(

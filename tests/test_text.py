@@ -63,6 +63,9 @@ def test_acronyms_numbers_and_diacritics() -> None:
     assert tokenize("What did May say in May?") == ["may", "may"]
     assert tokenize("It may rain") == ["rain"]
     assert tokenize("2,000 people") == ["2000", "peopl"]
+    assert tokenize("4.2 million, up 0.5%") == ["4p2", "million", "0p5"]
+    assert tokenize("1,234.5 tonnes in 2019.") == ["1234p5", "tonn", "2019"]
+    assert tokenize("version 1.2.3") == ["version", "1", "2", "3"]
     assert tokenize("Café Müller") == tokenize("cafe muller")
 
 
