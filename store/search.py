@@ -252,6 +252,8 @@ class Searcher:
                     }
                 )
         page = kept[offset : offset + limit]
+        for item in page:
+            item["answer"] = self._answer_sentence(item, weights, query, phrases, missing)
         hits = tuple(self._hit(item, set(weights)) for item in page)
         return SearchPage(
             query=query,
@@ -316,12 +318,40 @@ class Searcher:
         ).fetchone()
         return StoredArticle(*row)
 
+    def _answer_sentence(
+        self,
+        item: dict[str, Any],
+        weights: dict[str, float],
+        query: str,
+        phrases: Sequence[Phrase],
+        missing: tuple[str, ...],
+    ) -> tuple[int, int] | None:
+        """The one sentence of a quote that best answers, scored as quotes are chosen."""
+        title = self._article_sentences(item["article_id"])[0]
+        best = best_windows(
+            item["text"],
+            weights,
+            0,
+            query,
+            count=1,
+            title=title,
+            title_weight=self._config.excerpt_title_weight,
+            answer_bonus=self._config.excerpt_answer_bonus,
+            focus_bonus=self._config.excerpt_focus_bonus,
+            named_bonus=self._config.excerpt_named_bonus,
+            phrases=[p.terms for p in phrases if p.text not in missing],
+            position_decay=self._config.excerpt_position_decay,
+        )
+        if not best or best[0].score <= 0:
+            return None
+        return best[0].start, best[0].end
+
     def _hit(self, item: dict[str, Any], terms: set[str]) -> Hit:
         return Hit(
             text=item["text"],
             score=item["score"],
             article=self.article(item["article_id"]),
-            highlight=highlight(item["text"], terms),
+            highlight=highlight(item["text"], terms, item.get("answer")),
             also_reported_by=tuple(self.article(a) for a in item["also"]),
         )
 
@@ -332,8 +362,9 @@ def _jaccard(a: set[str], b: set[str]) -> float:
     return len(a & b) / len(a | b)
 
 
-def highlight(text: str, terms: set[str]) -> Highlight:
-    """Matched terms, and the sentence(s) carrying the most distinct matched terms."""
+def highlight(text: str, terms: set[str], sentence: tuple[int, int] | None = None) -> Highlight:
+    """Matched terms, and ``sentence`` or else the sentence(s) carrying the most distinct
+    matched terms."""
     matches = [t for t in iter_tokens(text) if t.term in terms]
     term_spans: list[tuple[int, int]] = []
     # A compound ("COVID-19") and its word part ("COVID") overlap: one span for both.
@@ -342,6 +373,8 @@ def highlight(text: str, terms: set[str]) -> Highlight:
             term_spans[-1] = (term_spans[-1][0], max(end, term_spans[-1][1]))
         else:
             term_spans.append((start, end))
+    if sentence is not None:
+        return Highlight(sentences=(sentence,), terms=tuple(term_spans))
     best: list[tuple[int, int, int]] = []  # (distinct matches, start, end)
     for span in sentence_spans(text):
         matched = {t.term for t in matches if span.start <= t.start < span.end}

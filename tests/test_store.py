@@ -270,6 +270,25 @@ def test_highlight_marks_terms_and_best_sentence(settings: Settings) -> None:
     assert marked == ["sea", "wall", "repairs", "cost"]
 
 
+def test_the_sentence_marked_is_the_one_that_answers(settings: Settings) -> None:
+    store = _store(settings)
+    store.add_articles(
+        [
+            article(
+                title="Harrow Athletic reach the county cup final",
+                text="Harrow Athletic won the county cup semi-final against Lune Rovers on "
+                "Saturday, a first county cup final for the Harrow team. The winning team is "
+                "coached by Mira Okafor. Fans celebrated in the market square.",
+            )
+        ]
+    )
+    hit = store.search("Who coaches the Harrow team that won the county cup semi-final?", 1).hits[0]
+    ((s, e),) = hit.highlight.sentences
+    # Not the first sentence, which holds the most of the question's words: the one naming
+    # who coaches.
+    assert hit.text[s:e] == "The winning team is coached by Mira Okafor."
+
+
 def test_a_hyphenated_name_is_matched_whole(settings: Settings) -> None:
     store = _store(settings)
     store.add_articles(
