@@ -162,6 +162,16 @@ def sentences_of(text: str) -> Sentences:
     )
 
 
+def sentences_within(analysed: Sentences, start: int, end: int) -> Sentences:
+    """The analysed sentences lying inside ``start``..``end`` (a window of the same text)."""
+    inside = [i for i, s in enumerate(analysed.spans) if s.start >= start and s.end <= end]
+    return Sentences(
+        tuple(analysed.spans[i] for i in inside),
+        tuple(analysed.terms[i] for i in inside),
+        tuple(analysed.words[i] for i in inside),
+    )
+
+
 def best_windows(
     text: str,
     weights: dict[str, float],

@@ -15,7 +15,7 @@ from typing import Any
 from rank_bm25 import BM25Plus
 
 from store import postings
-from store.excerpts import Sentences, Window, best_windows, sentences_of
+from store.excerpts import Sentences, Window, best_windows, sentences_of, sentences_within
 from store.models import Highlight, Hit, SearchPage, StoredArticle
 from store.passages import sentence_spans
 from store.queries import select_rows_in
@@ -172,22 +172,12 @@ class Searcher:
             all_scores[article_id] = all_scores.get(article_id, 0.0) + score
         kept: list[dict[str, Any]] = []
 
+        held_phrases = [p.terms for p in phrases if p.text not in missing]
+
         def windows_of(article_id: int) -> tuple[str, list[Window]]:
             title, text, analysed = self._article_sentences(article_id)
-            return text, best_windows(
-                text,
-                weights,
-                self._config.excerpt_words,
-                query,
-                count=self._config.max_per_article,
-                title=title,
-                title_weight=self._config.excerpt_title_weight,
-                answer_bonus=self._config.excerpt_answer_bonus,
-                focus_bonus=self._config.excerpt_focus_bonus,
-                named_bonus=self._config.excerpt_named_bonus,
-                analysed=analysed,
-                phrases=[p.terms for p in phrases if p.text not in missing],
-                position_decay=self._config.excerpt_position_decay,
+            return text, self._windows(
+                text, title, weights, query, held_phrases, self._config.max_per_article, analysed
             )
 
         # Equal scores: the newer article first (a mild preference for recent news: it only
@@ -247,13 +237,20 @@ class Searcher:
                         "article_id": article_id,
                         "score": score,
                         "text": excerpt,
+                        "start": window.start,
                         "words": words,
                         "also": [],
                     }
                 )
         page = kept[offset : offset + limit]
         for item in page:
-            item["answer"] = self._answer_sentence(item, weights, query, phrases, missing)
+            # The sentence to mark: the quote's best one-sentence window.
+            title, text, analysed = self._article_sentences(item["article_id"])
+            start = item["start"]
+            inside = sentences_within(analysed, start, start + len(item["text"]))
+            best = self._windows(text, title, weights, query, held_phrases, 1, inside, words=0)
+            if best and best[0].score > 0:
+                item["answer"] = (best[0].start - start, best[0].end - start)
         hits = tuple(self._hit(item, set(weights)) for item in page)
         return SearchPage(
             query=query,
@@ -318,33 +315,35 @@ class Searcher:
         ).fetchone()
         return StoredArticle(*row)
 
-    def _answer_sentence(
+    def _windows(
         self,
-        item: dict[str, Any],
+        text: str,
+        title: str,
         weights: dict[str, float],
         query: str,
-        phrases: Sequence[Phrase],
-        missing: tuple[str, ...],
-    ) -> tuple[int, int] | None:
-        """The one sentence of a quote that best answers, scored as quotes are chosen."""
-        title = self._article_sentences(item["article_id"])[0]
-        best = best_windows(
-            item["text"],
+        phrases: Sequence[tuple[str, ...]],
+        count: int,
+        analysed: Sentences | None = None,
+        words: int | None = None,
+    ) -> list[Window]:
+        """The best runs of sentences of ``text`` to quote (see store/excerpts.py), at most
+        ``words`` long (the configured excerpt length unless given)."""
+        config = self._config
+        return best_windows(
+            text,
             weights,
-            0,
+            config.excerpt_words if words is None else words,
             query,
-            count=1,
+            count=count,
             title=title,
-            title_weight=self._config.excerpt_title_weight,
-            answer_bonus=self._config.excerpt_answer_bonus,
-            focus_bonus=self._config.excerpt_focus_bonus,
-            named_bonus=self._config.excerpt_named_bonus,
-            phrases=[p.terms for p in phrases if p.text not in missing],
-            position_decay=self._config.excerpt_position_decay,
+            title_weight=config.excerpt_title_weight,
+            answer_bonus=config.excerpt_answer_bonus,
+            focus_bonus=config.excerpt_focus_bonus,
+            named_bonus=config.excerpt_named_bonus,
+            analysed=analysed,
+            phrases=phrases,
+            position_decay=config.excerpt_position_decay,
         )
-        if not best or best[0].score <= 0:
-            return None
-        return best[0].start, best[0].end
 
     def _hit(self, item: dict[str, Any], terms: set[str]) -> Hit:
         return Hit(
