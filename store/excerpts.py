@@ -141,6 +141,8 @@ class Window:
     start: int
     end: int
     score: float
+    # The window's sentence that best answers on its own (to mark it), if any matches.
+    best_sentence: tuple[int, int] | None = None
 
 
 @dataclass(frozen=True)
@@ -159,16 +161,6 @@ def sentences_of(text: str) -> Sentences:
         spans,
         tuple(frozenset(tokenize(text[s.start : s.end])) for s in spans),
         tuple(len(text[s.start : s.end].split()) for s in spans),
-    )
-
-
-def sentences_within(analysed: Sentences, start: int, end: int) -> Sentences:
-    """The analysed sentences lying inside ``start``..``end`` (a window of the same text)."""
-    inside = [i for i, s in enumerate(analysed.spans) if s.start >= start and s.end <= end]
-    return Sentences(
-        tuple(analysed.spans[i] for i in inside),
-        tuple(analysed.terms[i] for i in inside),
-        tuple(analysed.words[i] for i in inside),
     )
 
 
@@ -256,6 +248,7 @@ def best_windows(
     ]
     # (phrases held, score, words, first, last)
     candidates: list[tuple[int, float, int, int, int]] = []
+    alone: list[float] = []  # each sentence's score as a window of its own
     for first in range(len(sentences)):
         covered: set[str] = set()
         matched = 0.0
@@ -281,6 +274,8 @@ def best_windows(
                 + (named_bonus * heaviest if has_named else 0.0)
             )
             candidates.append((len(held), score, total, first, last))
+            if first == last:
+                alone.append(score)
     candidates.sort(key=lambda c: (-c[0], -c[1], -c[2], c[3]))
     chosen: list[tuple[int, float, int, int, int]] = []
     for candidate in candidates:
@@ -288,4 +283,12 @@ def best_windows(
             break
         if all(candidate[4] < c[3] or candidate[3] > c[4] for c in chosen):
             chosen.append(candidate)
-    return [Window(sentences[c[3]].start, sentences[c[4]].end, c[1]) for c in chosen]
+
+    def best_sentence(first: int, last: int) -> tuple[int, int] | None:
+        best = max(range(first, last + 1), key=lambda i: (alone[i], -i))
+        return (sentences[best].start, sentences[best].end) if alone[best] > 0 else None
+
+    return [
+        Window(sentences[c[3]].start, sentences[c[4]].end, c[1], best_sentence(c[3], c[4]))
+        for c in chosen
+    ]

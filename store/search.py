@@ -15,7 +15,7 @@ from typing import Any
 from rank_bm25 import BM25Plus
 
 from store import postings
-from store.excerpts import Sentences, Window, best_windows, sentences_of, sentences_within
+from store.excerpts import Sentences, Window, best_windows, sentences_of
 from store.models import Highlight, Hit, SearchPage, StoredArticle
 from store.passages import sentence_spans
 from store.queries import select_rows_in
@@ -172,12 +172,22 @@ class Searcher:
             all_scores[article_id] = all_scores.get(article_id, 0.0) + score
         kept: list[dict[str, Any]] = []
 
-        held_phrases = [p.terms for p in phrases if p.text not in missing]
-
         def windows_of(article_id: int) -> tuple[str, list[Window]]:
             title, text, analysed = self._article_sentences(article_id)
-            return text, self._windows(
-                text, title, weights, query, held_phrases, self._config.max_per_article, analysed
+            return text, best_windows(
+                text,
+                weights,
+                self._config.excerpt_words,
+                query,
+                count=self._config.max_per_article,
+                title=title,
+                title_weight=self._config.excerpt_title_weight,
+                answer_bonus=self._config.excerpt_answer_bonus,
+                focus_bonus=self._config.excerpt_focus_bonus,
+                named_bonus=self._config.excerpt_named_bonus,
+                analysed=analysed,
+                phrases=[p.terms for p in phrases if p.text not in missing],
+                position_decay=self._config.excerpt_position_decay,
             )
 
         # Equal scores: the newer article first (a mild preference for recent news: it only
@@ -237,20 +247,12 @@ class Searcher:
                         "article_id": article_id,
                         "score": score,
                         "text": excerpt,
-                        "start": window.start,
+                        "answer": _relative(window.best_sentence, window.start),
                         "words": words,
                         "also": [],
                     }
                 )
         page = kept[offset : offset + limit]
-        for item in page:
-            # The sentence to mark: the quote's best one-sentence window.
-            title, text, analysed = self._article_sentences(item["article_id"])
-            start = item["start"]
-            inside = sentences_within(analysed, start, start + len(item["text"]))
-            best = self._windows(text, title, weights, query, held_phrases, 1, inside, words=0)
-            if best and best[0].score > 0:
-                item["answer"] = (best[0].start - start, best[0].end - start)
         hits = tuple(self._hit(item, set(weights)) for item in page)
         return SearchPage(
             query=query,
@@ -315,36 +317,6 @@ class Searcher:
         ).fetchone()
         return StoredArticle(*row)
 
-    def _windows(
-        self,
-        text: str,
-        title: str,
-        weights: dict[str, float],
-        query: str,
-        phrases: Sequence[tuple[str, ...]],
-        count: int,
-        analysed: Sentences | None = None,
-        words: int | None = None,
-    ) -> list[Window]:
-        """The best runs of sentences of ``text`` to quote (see store/excerpts.py), at most
-        ``words`` long (the configured excerpt length unless given)."""
-        config = self._config
-        return best_windows(
-            text,
-            weights,
-            config.excerpt_words if words is None else words,
-            query,
-            count=count,
-            title=title,
-            title_weight=config.excerpt_title_weight,
-            answer_bonus=config.excerpt_answer_bonus,
-            focus_bonus=config.excerpt_focus_bonus,
-            named_bonus=config.excerpt_named_bonus,
-            analysed=analysed,
-            phrases=phrases,
-            position_decay=config.excerpt_position_decay,
-        )
-
     def _hit(self, item: dict[str, Any], terms: set[str]) -> Hit:
         return Hit(
             text=item["text"],
@@ -353,6 +325,10 @@ class Searcher:
             highlight=highlight(item["text"], terms, item.get("answer")),
             also_reported_by=tuple(self.article(a) for a in item["also"]),
         )
+
+
+def _relative(span: tuple[int, int] | None, offset: int) -> tuple[int, int] | None:
+    return None if span is None else (span[0] - offset, span[1] - offset)
 
 
 def _jaccard(a: set[str], b: set[str]) -> float:
