@@ -397,6 +397,7 @@ def answer_json(page: SearchPage) -> dict[str, Any]:
             for hit in page.hits
         ],
         "missing_phrases": list(page.missing_phrases),
+        "missing_words": list(page.missing_words),
     }
 
 

@@ -195,10 +195,16 @@ def answer_html(
     quote_limit = max_quote_chars
     note = missing_phrases_note(page)
     head = html.escape(note, quote=False) + "\n\n" if note else ""
+    footnote = missing_words_note(page)
+    tail = "\n\n<i>" + html.escape(footnote, quote=False) + "</i>" if footnote else ""
     while True:
-        message = head + "\n\n".join(
-            hit_html(hit, now, quote_limit, attributed)
-            for hit, attributed in zip(hits, _attributed(hits), strict=True)
+        message = (
+            head
+            + "\n\n".join(
+                hit_html(hit, now, quote_limit, attributed)
+                for hit, attributed in zip(hits, _attributed(hits), strict=True)
+            )
+            + tail
         )
         if utf16_len(message) <= max_chars:
             return message
@@ -219,6 +225,16 @@ def truncate(text: str, limit: int) -> str:
     if space > limit // 2:
         cut = cut[:space]
     return cut + ELLIPSIS
+
+
+def missing_words_note(page: SearchPage) -> str | None:
+    """What to say after the hits when some of the question's words are in no stored article
+    (a typo, or something nobody has sent yet): the quotes match the rest."""
+    if not page.missing_words or not page.hits:
+        return None
+    words = [f"“{w}”" for w in page.missing_words]
+    listed = words[0] if len(words) == 1 else ", ".join(words[:-1]) + " or " + words[-1]
+    return f"No stored article mentions {listed}."
 
 
 def missing_phrases_note(page: SearchPage) -> str | None:
@@ -257,6 +273,9 @@ def answer_text(page: SearchPage, *, now: datetime | None = None, bold: bool = F
             also = ", ".join(a.source or a.title for a in hit.also_reported_by)
             lines.append(f"   Also reported by {also}")
         blocks.append("\n".join(lines))
+    footnote = missing_words_note(page)
+    if footnote:
+        blocks.append(footnote)
     return "\n\n".join(blocks)
 
 

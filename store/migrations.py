@@ -290,6 +290,13 @@ def m012_retokenise(conn: sqlite3.Connection) -> None:
     _reindex(conn)
 
 
+def m013_retokenise(conn: sqlite3.Connection) -> None:
+    """Passage terms from tokenizer 7 ("much" and "many" are question words, as in "how
+    many", and no longer terms), then document frequencies and the search index built
+    again."""
+    _reindex(conn)
+
+
 def _reindex(conn: sqlite3.Connection) -> None:
     _retokenise_passages(conn)
     doc_freqs: Counter[str] = Counter()
@@ -319,7 +326,14 @@ MIGRATIONS: tuple[tuple[int, str, Step], ...] = (
     (10, "passage terms of tokenizer 4", m010_retokenise),
     (11, "passage terms of tokenizer 5", m011_retokenise),
     (12, "passage terms of tokenizer 6", m012_retokenise),
+    (13, "passage terms of tokenizer 7", m013_retokenise),
 )
+
+# Steps that re-tokenise every stored passage with the current tokenizer and rebuild the
+# index: when several are pending, all but the last would do the same work again (about
+# 7 s per 100,000 passages each), so only the last runs; the others are recorded as done.
+# (A step between them must not depend on the terms being current; none does.)
+_RETOKENISING = frozenset({9, 10, 11, 12, 13})
 
 
 def applied_versions(conn: sqlite3.Connection) -> set[int]:
@@ -333,9 +347,11 @@ def applied_versions(conn: sqlite3.Connection) -> set[int]:
 def migrate(conn: sqlite3.Connection, up_to: int | None = None) -> list[int]:
     """Apply pending steps (all, or up to ``up_to``); returns the versions applied."""
     done = applied_versions(conn)
+    pending = [v for v, _, _ in MIGRATIONS if v not in done and (up_to is None or v <= up_to)]
+    repeated = [v for v in pending if v in _RETOKENISING][:-1]
     applied = []
     for version, name, step in MIGRATIONS:
-        if version in done or (up_to is not None and version > up_to):
+        if version not in pending:
             continue
         conn.execute("BEGIN IMMEDIATE")
         try:
@@ -343,7 +359,9 @@ def migrate(conn: sqlite3.Connection, up_to: int | None = None) -> list[int]:
             if version in applied_versions(conn):
                 conn.execute("ROLLBACK")
                 continue
-            if callable(step):
+            if version in repeated:
+                pass  # a later pending step re-tokenises everything anyway
+            elif callable(step):
                 step(conn)
             else:
                 # Statement by statement: executescript() would commit half a step on failure.

@@ -71,6 +71,9 @@ class SearchPage:
     # Quoted phrases of the question that no stored passage holds word for word: the hits
     # are then the closest matches without them.
     missing_phrases: tuple[str, ...] = ()
+    # Words of the question (as typed) that no stored passage holds at all: the hits match
+    # the question without them.
+    missing_words: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

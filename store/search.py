@@ -260,6 +260,7 @@ class Searcher:
             hits=hits,
             has_more=len(kept) > offset + limit,
             missing_phrases=missing,
+            missing_words=_missing_words(query, weights, phrases, missing) if hits else (),
         )
 
     def _dates(self, article_ids: list[int]) -> dict[int, str]:
@@ -325,6 +326,22 @@ class Searcher:
             highlight=highlight(item["text"], terms, item.get("answer")),
             also_reported_by=tuple(self.article(a) for a in item["also"]),
         )
+
+
+def _missing_words(
+    query: str, found: dict[str, float], phrases: Sequence[Phrase], missing: tuple[str, ...]
+) -> tuple[str, ...]:
+    """The question's words, as typed, whose terms no stored passage holds, leaving out the
+    words of quoted phrases already said to be missing."""
+    said = {t for p in phrases if p.text in missing for t in p.terms}
+    words: list[str] = []
+    listed_end = 0  # a compound's word parts ("COVID" of "COVID-19") are not listed again
+    for token in iter_tokens(query):
+        if token.term in found or token.term in said or token.start < listed_end:
+            continue
+        words.append(query[token.start : token.end])
+        listed_end = token.end
+    return tuple(dict.fromkeys(words))
 
 
 def _relative(span: tuple[int, int] | None, offset: int) -> tuple[int, int] | None:

@@ -33,7 +33,7 @@ STOP_WORDS = frozenset(
     up very was we were what when where which while who whom why will with would you your
     yours yourself yourselves also s t d ll m re ve don didn doesn isn wasn weren shan
     couldn wouldn shouldn hasn haven hadn did may might must shall us per via yet whose
-    whether according said says say tell told
+    whether according said says say tell told much many
     """.split()
 )
 

@@ -94,6 +94,14 @@ async def test_a_quoted_phrase_found_nowhere_is_said_in_the_reply(bot: SimpleNam
     assert "4.2 million pounds" in answer["visible"]
 
 
+async def test_words_no_article_holds_are_said_under_the_quotes(bot: SimpleNamespace) -> None:
+    await _seed(bot)
+    await bot.fake.message("How much will the footbridge for bicycles cost?", sender=ALICE)
+    answer = await bot.fake.reply(ALICE["id"])
+    assert "4.2 million pounds" in answer["visible"]
+    assert answer["visible"].endswith("No stored article mentions “bicycles”.")
+
+
 async def test_nothing_found_in_private_and_silence_in_groups(bot: SimpleNamespace) -> None:
     await bot.fake.message("zeppelin sightings", sender=ALICE)
     answer = await bot.fake.reply(ALICE["id"])

@@ -68,6 +68,7 @@ def test_ask_json_contract(capsys: pytest.CaptureFixture[str]) -> None:
     best = answer["results"][0]
     assert set(best) == {"url", "title", "source", "published", "text", "score"}
     assert answer["missing_phrases"] == []
+    assert answer["missing_words"] == []
     assert best["url"] == "https://northern-wire.test/heron-sighting"
     assert best["published"] == "2026-11-10"
     assert "purple heron" in best["text"]
@@ -98,7 +99,12 @@ def test_empty_database_answers_nothing_yet(capsys: pytest.CaptureFixture[str]) 
     code, out, _ = run(capsys, "ask", "anything new?")
     assert code == 0 and "Nothing on that yet" in out
     code, out, _ = run(capsys, "ask", "--json", "what?")
-    assert json.loads(out) == {"query": "what?", "results": [], "missing_phrases": []}
+    assert json.loads(out) == {
+        "query": "what?",
+        "results": [],
+        "missing_phrases": [],
+        "missing_words": [],
+    }
 
 
 def test_a_bad_jsonl_line_fails_alone(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -6,7 +6,7 @@ import sqlite3
 
 from bot.service import store_config
 from bot.settings import Settings
-from store import postings
+from store import migrations, postings
 from store.db import Store
 from store.migrations import MIGRATIONS, migrate
 from store.text import tokenize
@@ -159,6 +159,28 @@ def test_step_12_indexes_decimal_numbers_whole(settings: Settings) -> None:
     stats = dict(store.conn.execute("SELECT term, df FROM term_stats"))
     assert stats["4p2"] == 1 and "4" not in stats
     assert [h.article.url for h in store.search("4.2", 3).hits] == ["https://old.test/a"]
+    assert store.integrity_problems() == []
+
+
+def test_pending_re_tokenisations_run_once(settings: Settings, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    text = "US troops left on Monday after 4.2 hours; many stayed."
+    # As tokenizer 2 indexed it, so steps 9 to 13 are all pending:
+    _stored_by_an_older_tokenizer(
+        settings, 8, "Troops leave", text, "troop leav troop left monday 4 2 hour mani stay"
+    )
+    runs: list[int] = []
+    reindex = migrations._reindex
+
+    def counted(conn: sqlite3.Connection) -> None:
+        runs.append(1)
+        reindex(conn)
+
+    monkeypatch.setattr(migrations, "_reindex", counted)
+    store = Store(store_config(settings))
+    assert len(runs) == 1
+    assert {v for v, _, _ in migrations.MIGRATIONS} <= migrations.applied_versions(store.conn)
+    (terms,) = store.conn.execute("SELECT terms FROM passages").fetchone()
+    assert terms.split() == tokenize("Troops leave") + tokenize(text)
     assert store.integrity_problems() == []
 
 

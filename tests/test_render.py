@@ -174,6 +174,21 @@ def test_missing_quoted_phrases_are_said_before_the_closest_matches() -> None:
     assert "word for word" not in found
 
 
+def test_words_in_no_stored_article_are_said_after_the_quotes() -> None:
+    text = "The council approved the bridge on Tuesday."
+    page = dataclasses.replace(
+        _page(text, "bridge bicycles <Paris>"), missing_words=("bicycles", "<Paris>")
+    )
+    note = "No stored article mentions “bicycles” or “<Paris>”."
+    message = render.answer_html(page, now=NOW)
+    assert message.endswith("<i>No stored article mentions “bicycles” or “&lt;Paris&gt;”.</i>")
+    assert telegram_html_text(message).endswith(note)
+    assert render.answer_text(page, now=NOW).endswith("\n\n" + note)
+    one = dataclasses.replace(page, missing_words=("bicycles",))
+    assert render.answer_text(one, now=NOW).endswith("No stored article mentions “bicycles”.")
+    assert "mentions" not in render.answer_html(_page(text, "bridge"), now=NOW)
+
+
 def test_quotes_from_one_article_in_a_row_share_one_attribution() -> None:
     text = "The council approved the bridge on Tuesday."
     first, second = _page(text, "bridge", n=2).hits

@@ -401,6 +401,18 @@ def test_a_quoted_phrase_found_nowhere_is_said_with_the_closest_matches(
     page = store.search('"ferry captain" harbour timetable', 2)
     assert page.missing_phrases == ("ferry captain",)
     assert len(page.hits) == 2  # the closest matches, without the phrase
+    assert page.missing_words == ()  # "captain" is in no article, but the phrase says so
+
+
+def test_words_in_no_stored_article_are_told(settings: Settings) -> None:
+    store = _store(settings)
+    store.add_articles(_ferry_articles())
+    page = store.search("Is the ferry timetable changing for the COVID-19 cycling Festivals?", 2)
+    assert page.hits
+    assert page.missing_words == ("COVID-19", "cycling", "Festivals")
+    assert store.search("harbour ferry timetable", 2).missing_words == ()
+    nothing = store.search("cycling festivals", 2)
+    assert nothing.hits == () and nothing.missing_words == ()
 
 
 @pytest.mark.parametrize("newer", ["https://n.test/first", "https://n.test/second"])

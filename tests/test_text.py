@@ -7,6 +7,7 @@ from store.text import iter_tokens, query_terms, tokenize
 
 def test_stop_words_and_question_words_are_dropped() -> None:
     assert tokenize("What is the name of the bridge?") == ["name", "bridg"]
+    assert tokenize("How many people, and how much money?") == ["peopl", "money"]
 
 
 def test_stemming_makes_inflections_meet() -> None:
