@@ -227,12 +227,18 @@ def truncate(text: str, limit: int) -> str:
     return cut + ELLIPSIS
 
 
+_MISSING_WORDS_SHOWN = 5  # a long question of unknown words is not repeated back whole
+
+
 def missing_words_note(page: SearchPage) -> str | None:
     """What to say after the hits when some of the question's words are in no stored article
     (a typo, or something nobody has sent yet): the quotes match the rest."""
     if not page.missing_words or not page.hits:
         return None
-    words = [f"“{w}”" for w in page.missing_words]
+    words = [f"“{w}”" for w in page.missing_words[:_MISSING_WORDS_SHOWN]]
+    more = len(page.missing_words) - len(words)
+    if more:
+        words.append(f"{more} more of your words" if more > 1 else "one more of your words")
     listed = words[0] if len(words) == 1 else ", ".join(words[:-1]) + " or " + words[-1]
     return f"No stored article mentions {listed}."
 

@@ -187,6 +187,10 @@ def test_words_in_no_stored_article_are_said_after_the_quotes() -> None:
     one = dataclasses.replace(page, missing_words=("bicycles",))
     assert render.answer_text(one, now=NOW).endswith("No stored article mentions “bicycles”.")
     assert "mentions" not in render.answer_html(_page(text, "bridge"), now=NOW)
+    many = dataclasses.replace(page, missing_words=tuple(f"w{n}" for n in range(8)))
+    assert render.answer_text(many, now=NOW).endswith(
+        "No stored article mentions “w0”, “w1”, “w2”, “w3”, “w4” or 3 more of your words."
+    )
 
 
 def test_quotes_from_one_article_in_a_row_share_one_attribution() -> None:
