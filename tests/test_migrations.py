@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import sqlite3
 
+import pytest
+
 from bot.service import store_config
 from bot.settings import Settings
 from store import migrations, postings
@@ -120,45 +122,45 @@ def test_step_9_indexes_irregular_past_forms_as_their_verb(settings: Settings) -
     assert store.integrity_problems() == []
 
 
-def test_step_10_indexes_hyphenated_names_whole(settings: Settings) -> None:
-    text = "The clinic reported new COVID-19 cases on Monday."
-    # As tokenizer 3 indexed it:
-    _stored_by_an_older_tokenizer(
-        settings, 9, "Clinic figures", text, "clinic figur clinic report new covid 19 case monday"
-    )
+@pytest.mark.parametrize(
+    ("up_to", "title", "text", "old_terms", "question"),
+    [
+        # Step 10: hyphenated names whole ("COVID-19" was "covid" and "19").
+        (
+            9,
+            "Clinic figures",
+            "The clinic reported new COVID-19 cases on Monday.",
+            "clinic figur clinic report new covid 19 case monday",
+            "COVID-19",
+        ),
+        # Step 11: "US" in capitals is "U.S." (it was the stop word "us").
+        (
+            10,
+            "Base closes",
+            "US troops left the base on Monday.",
+            "base close troop left base monday",
+            "What did the U.S. do?",
+        ),
+        # Step 12: decimal numbers whole ("4.2" was "4" and "2").
+        (
+            11,
+            "Bridge cost",
+            "The bridge will cost 4.2 million pounds, up from 2 million.",
+            "bridg cost bridg cost 4 2 million pound 2 million",
+            "4.2",
+        ),
+    ],
+)
+def test_a_step_re_tokenises_what_an_older_tokenizer_stored(
+    settings: Settings, up_to: int, title: str, text: str, old_terms: str, question: str
+) -> None:
+    _stored_by_an_older_tokenizer(settings, up_to, title, text, old_terms)
     store = Store(store_config(settings))
-    stats = dict(store.conn.execute("SELECT term, df FROM term_stats"))
-    assert stats["covid19"] == 1 and "19" not in stats
     (terms,) = store.conn.execute("SELECT terms FROM passages").fetchone()
-    assert terms.split() == tokenize("Clinic figures") + tokenize(text)
-    assert store.search("COVID-19", 3).hits[0].article.url == "https://old.test/a"
-    assert store.integrity_problems() == []
-
-
-def test_step_11_indexes_us_in_capitals_as_the_country(settings: Settings) -> None:
-    text = "US troops left the base on Monday."
-    # As tokenizer 4 indexed it ("US" was the stop word "us"):
-    _stored_by_an_older_tokenizer(
-        settings, 10, "Base closes", text, "base close troop left base monday"
-    )
-    store = Store(store_config(settings))
-    (terms,) = store.conn.execute("SELECT terms FROM passages").fetchone()
-    assert terms.split() == tokenize("Base closes") + tokenize(text)
-    page = store.search("What did the U.S. do?", 3)
-    assert [h.article.url for h in page.hits] == ["https://old.test/a"]
-    assert store.integrity_problems() == []
-
-
-def test_step_12_indexes_decimal_numbers_whole(settings: Settings) -> None:
-    text = "The bridge will cost 4.2 million pounds, up from 2 million."
-    # As tokenizer 5 indexed it:
-    _stored_by_an_older_tokenizer(
-        settings, 11, "Bridge cost", text, "bridg cost bridg cost 4 2 million pound 2 million"
-    )
-    store = Store(store_config(settings))
+    assert terms.split() == tokenize(title) + tokenize(text)
     stats = dict(store.conn.execute("SELECT term, df FROM term_stats"))
-    assert stats["4p2"] == 1 and "4" not in stats
-    assert [h.article.url for h in store.search("4.2", 3).hits] == ["https://old.test/a"]
+    assert stats == dict.fromkeys(terms.split(), 1)
+    assert [h.article.url for h in store.search(question, 3).hits] == ["https://old.test/a"]
     assert store.integrity_problems() == []
 
 

@@ -252,15 +252,23 @@ def test_near_identical_passages_collapse_into_also_reported_by(settings: Settin
     ] == ["Wire A"]
 
 
-def test_highlight_marks_terms_and_best_sentence(settings: Settings) -> None:
+def test_highlight_marks_terms_and_the_sentence_that_answers(settings: Settings) -> None:
     store = _store(settings)
     store.add_articles(
         [
             article(
+                url="https://n.test/harbour",
                 title="Harbour",
                 text="Boats came back on Monday. The sea wall "
                 "repairs cost two million pounds. Fishermen were pleased.",
-            )
+            ),
+            article(
+                url="https://n.test/cup",
+                title="Harrow Athletic reach the county cup final",
+                text="Harrow Athletic won the county cup semi-final against Lune Rovers on "
+                "Saturday, a first county cup final for the Harrow team. The winning team is "
+                "coached by Mira Okafor. Fans celebrated in the market square.",
+            ),
         ]
     )
     hit = store.search("how much did the sea wall repairs cost", 1).hits[0]
@@ -268,20 +276,6 @@ def test_highlight_marks_terms_and_best_sentence(settings: Settings) -> None:
     assert hit.text[s:e] == "The sea wall repairs cost two million pounds."
     marked = [hit.text[a:b] for a, b in hit.highlight.terms]
     assert marked == ["sea", "wall", "repairs", "cost"]
-
-
-def test_the_sentence_marked_is_the_one_that_answers(settings: Settings) -> None:
-    store = _store(settings)
-    store.add_articles(
-        [
-            article(
-                title="Harrow Athletic reach the county cup final",
-                text="Harrow Athletic won the county cup semi-final against Lune Rovers on "
-                "Saturday, a first county cup final for the Harrow team. The winning team is "
-                "coached by Mira Okafor. Fans celebrated in the market square.",
-            )
-        ]
-    )
     hit = store.search("Who coaches the Harrow team that won the county cup semi-final?", 1).hits[0]
     ((s, e),) = hit.highlight.sentences
     # Not the first sentence, which holds the most of the question's words: the one naming
@@ -312,50 +306,42 @@ def test_a_hyphenated_name_is_matched_whole(settings: Settings) -> None:
     assert "https://n.test/whole" in [h.article.url for h in store.search("covid cases", 2).hits]
 
 
-def test_a_decimal_number_is_matched_whole(settings: Settings) -> None:
+@pytest.mark.parametrize(
+    ("others", "text", "question", "marked", "short_question"),
+    [
+        # A decimal number is one term: "4.2" is not any 4 and any 2.
+        (
+            "The council approved 4 projects and 2 repairs.",
+            "The council approved a bridge costing 4.2 million.",
+            "Which council project costs 4.2 million?",
+            "4.2",
+            "4.2",
+        ),
+        # "US" in capitals is the country ("U.S."), not the stop word "us".
+        (
+            "Tell us what you think of the airline.",
+            "The U.S. widened its sanctions on the airline.",
+            "What did the US say about the airline?",
+            "U.S.",
+            "What did the US say?",
+        ),
+    ],
+)
+def test_numbers_and_names_are_matched_as_written(
+    settings: Settings, others: str, text: str, question: str, marked: str, short_question: str
+) -> None:
     store = _store(settings)
     store.add_articles(
         [
-            article(
-                url="https://n.test/scattered",
-                title="Council budget",
-                text="The council approved 4 new projects and 2 repairs; the budget is a million.",
-            ),
-            article(
-                url="https://n.test/whole",
-                title="Council budget",
-                text="The council approved a bridge that will cost 4.2 million pounds.",
-            ),
+            article(url="https://n.test/other", title="News", text=others),
+            article(url="https://n.test/right", title="News", text=text),
         ]
     )
-    hits = store.search("Which council project costs 4.2 million?", 2).hits
-    assert hits[0].article.url == "https://n.test/whole"
-    assert "4.2" in [hits[0].text[a:b] for a, b in hits[0].highlight.terms]
-    assert [h.article.url for h in store.search("4.2", 2).hits] == ["https://n.test/whole"]
-
-
-def test_us_in_capitals_is_the_country(settings: Settings) -> None:
-    store = _store(settings)
-    store.add_articles(
-        [
-            article(
-                url="https://n.test/us",
-                title="Sanctions widened",
-                text="The U.S. widened its sanctions on the airline on Friday.",
-            ),
-            article(
-                url="https://n.test/other",
-                title="Airline news",
-                text="Tell us what you think of the airline's new routes, the editor said.",
-            ),
-        ]
-    )
-    hits = store.search("What did the US say about the airline?", 3).hits
-    assert hits[0].article.url == "https://n.test/us"
-    assert "U.S." in [hits[0].text[a:b] for a, b in hits[0].highlight.terms]
-    assert [h.article.url for h in store.search("What did the US say?", 3).hits] == [
-        "https://n.test/us"
-    ]
+    hits = store.search(question, 2).hits
+    assert hits[0].article.url == "https://n.test/right"
+    assert marked in [hits[0].text[a:b] for a, b in hits[0].highlight.terms]
+    only = store.search(short_question, 2).hits
+    assert [h.article.url for h in only] == ["https://n.test/right"]
 
 
 def _ferry_articles() -> list[Any]:
