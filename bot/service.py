@@ -113,6 +113,7 @@ def store_config(settings: Settings) -> StoreConfig:
             rerank_window_weight=s.rerank_window_weight,
             rerank_article_weight=s.rerank_article_weight,
             phrase_candidates=s.phrase_candidates,
+            latest_within=s.latest_within,
         ),
         alerts=AlertConfig(
             min_coverage=settings.alerts.min_coverage,

@@ -61,6 +61,7 @@ class SearchSettings:
     rerank_window_weight: float
     rerank_article_weight: float
     phrase_candidates: int
+    latest_within: float
 
 
 @dataclasses.dataclass(frozen=True)

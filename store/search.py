@@ -21,6 +21,7 @@ from store.passages import sentence_spans
 from store.queries import select_rows_in
 from store.text import (
     Phrase,
+    asking_for_latest,
     contains_phrase,
     iter_tokens,
     query_terms,
@@ -50,6 +51,7 @@ class SearchConfig:
     rerank_window_weight: float
     rerank_article_weight: float
     phrase_candidates: int
+    latest_within: float
 
 
 # Articles whose sentences a searcher keeps (a few hundred KB each at most).
@@ -155,6 +157,8 @@ class Searcher:
         """The best excerpts for a question: articles in the order of their best passage,
         and from each the sentence window(s) that best answer it (see store/excerpts.py)."""
         query = query[: self._config.max_query_chars]
+        asked = query
+        latest, query = asking_for_latest(query)
         terms = query_terms(query)
         phrases = question_phrases(query)
         wanted = offset + limit + 1  # one more than the page tells whether there is more
@@ -208,15 +212,19 @@ class Searcher:
             top_all = max(all_scores[h[0]] for h in head) or 1.0
             window_weight = self._config.rerank_window_weight
             article_weight = self._config.rerank_article_weight
-            head.sort(
-                key=lambda h: (
-                    -(
-                        h[1] / top_score
-                        + window_weight * h[3][0].score / top_window
-                        + article_weight * all_scores[h[0]] / top_all
-                    )
-                )
-            )
+            combined = {
+                h[0]: h[1] / top_score
+                + window_weight * h[3][0].score / top_window
+                + article_weight * all_scores[h[0]] / top_all
+                for h in head
+            }
+            head.sort(key=lambda h: -combined[h[0]])
+            if latest:
+                # Among the articles nearly as good as the best, the newest first.
+                floor = self._config.latest_within * combined[head[0][0]]
+                close = [h for h in head if combined[h[0]] >= floor]
+                close.sort(key=lambda h: dated.get(h[0], ""), reverse=True)
+                head = close + [h for h in head if combined[h[0]] < floor]
 
         def ranked_articles() -> Iterator[tuple[int, float, str, list[Window]]]:
             yield from head
@@ -255,7 +263,7 @@ class Searcher:
         page = kept[offset : offset + limit]
         hits = tuple(self._hit(item, set(weights)) for item in page)
         return SearchPage(
-            query=query,
+            query=asked,
             terms=tuple(terms),
             hits=hits,
             has_more=len(kept) > offset + limit,

@@ -344,6 +344,16 @@ def parse_topic(text: str) -> TopicQuery:
     )
 
 
+_LATEST = re.compile(r"\b(?:latest|newest|most recent|recent(?:ly)?)\b", re.IGNORECASE)
+
+
+def asking_for_latest(question: str) -> tuple[bool, str]:
+    """Whether a question asks for the latest news ("What's the latest on the strike?"), and
+    the question without those words, which say when, not what, to look for."""
+    rest = _LATEST.sub(" ", question)
+    return rest != question, rest
+
+
 @dataclass(frozen=True)
 class Phrase:
     text: str  # as the user wrote it, between the quotes

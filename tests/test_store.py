@@ -420,6 +420,43 @@ def test_equal_scores_put_the_newer_article_first(settings: Settings, newer: str
     assert len(hit.also_reported_by) == 1
 
 
+def test_asking_for_the_latest_puts_the_newest_close_match_first(settings: Settings) -> None:
+    store = _store(settings)
+    store.add_articles(
+        [
+            article(
+                url="https://n.test/old",
+                title="Rail strike called",
+                text="Rail workers called a rail strike over pay. The rail strike starts on "
+                "Monday, the union said.",
+                published="2026-11-02",
+            ),
+            article(
+                url="https://n.test/new",
+                title="Rail strike talks",
+                text="Talks to end the rail strike resumed on Thursday, with the union and "
+                "the operator meeting in Leeds.",
+                published="2026-11-24",
+            ),
+            article(
+                url="https://n.test/newest",
+                title="Ferry timetable",
+                text="The island ferry keeps its winter timetable despite the strike.",
+                published="2026-11-25",
+            ),
+        ]
+    )
+    plain = [h.article.url for h in store.search("rail strike", 3).hits]
+    assert plain[:2] == ["https://n.test/old", "https://n.test/new"]
+    page = store.search("What's the latest on the rail strike?", 3)
+    # The newest of the close matches first, not the ferry story, which barely matches.
+    assert [h.article.url for h in page.hits][:2] == ["https://n.test/new", "https://n.test/old"]
+    assert page.query == "What's the latest on the rail strike?"
+    assert page.missing_words == ()  # "latest" says when, not what, to look for
+    recent = store.search("most recent news of the rail strike", 3).hits
+    assert recent[0].article.url == "https://n.test/new"
+
+
 def test_not_a_database_gives_a_clear_error(tmp_path: Path, settings: Settings) -> None:
     bad = tmp_path / "junk.db"
     bad.write_bytes(b"this is not sqlite" * 100)

@@ -2,7 +2,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from store.text import iter_tokens, query_terms, tokenize
+from store.text import asking_for_latest, iter_tokens, query_terms, tokenize
 
 
 def test_stop_words_and_question_words_are_dropped() -> None:
@@ -118,3 +118,13 @@ def test_every_term_is_one_fts_token(text: str) -> None:
 @given(st.text())
 def test_fast_tokenize_agrees_with_the_offset_tokenizer(text: str) -> None:
     assert tokenize(text) == [t.term for t in iter_tokens(text)]
+
+
+def test_asking_for_the_latest_is_told_apart_from_what_is_asked() -> None:
+    assert asking_for_latest("What's the latest on the strike?") == (
+        True,
+        "What's the   on the strike?",
+    )
+    assert asking_for_latest("Most recent flood news")[0]
+    assert asking_for_latest("Who recently resigned?")[0]
+    assert asking_for_latest("Lateston town council") == (False, "Lateston town council")
