@@ -350,7 +350,11 @@ _LATEST = re.compile(r"\b(?:latest|newest|most recent|recent(?:ly)?)\b", re.IGNO
 def asking_for_latest(question: str) -> tuple[bool, str]:
     """Whether a question asks for the latest news ("What's the latest on the strike?"), and
     the question without those words, which say when, not what, to look for."""
-    rest = _LATEST.sub(" ", question)
+    parts, end = [], 0
+    for match in _PHRASE.finditer(question):  # a "quoted phrase" is taken word for word
+        parts += [_LATEST.sub(" ", question[end : match.start()]), match.group()]
+        end = match.end()
+    rest = "".join([*parts, _LATEST.sub(" ", question[end:])])
     return rest != question, rest
 
 

@@ -128,3 +128,8 @@ def test_asking_for_the_latest_is_told_apart_from_what_is_asked() -> None:
     assert asking_for_latest("Most recent flood news")[0]
     assert asking_for_latest("Who recently resigned?")[0]
     assert asking_for_latest("Lateston town council") == (False, "Lateston town council")
+    assert asking_for_latest('the "latest figures" on jobs') == (
+        False,
+        'the "latest figures" on jobs',
+    )
+    assert asking_for_latest('latest "latest figures"') == (True, '  "latest figures"')
