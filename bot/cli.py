@@ -402,7 +402,7 @@ def answer_json(page: SearchPage) -> dict[str, Any]:
 
 
 def _answer_text(page: SearchPage) -> str:
-    if not page.terms:
+    if not page.terms and not page.newest:
         return render.NO_TERMS
     return render.answer_text(page, now=datetime.now(UTC), bold=sys.stdout.isatty())
 

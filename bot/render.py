@@ -187,7 +187,7 @@ def answer_html(
 ) -> str:
     """The whole answer as one Telegram HTML message of at most ``max_chars``."""
     now = now or datetime.now(UTC)
-    if not page.terms:
+    if not page.terms and not page.newest:
         return html.escape(NO_TERMS, quote=False)
     if not page.hits:
         return html.escape(NOTHING_FOUND, quote=False)
@@ -243,8 +243,14 @@ def missing_words_note(page: SearchPage) -> str | None:
     return f"No stored article mentions {listed}."
 
 
+NEWEST = "The newest stored news:"
+
+
 def missing_phrases_note(page: SearchPage) -> str | None:
-    """What to say before the hits when the question's quoted phrases are nowhere."""
+    """What to say before the hits: that they are the newest news when that was asked, or
+    that the question's quoted phrases are nowhere."""
+    if page.newest and page.hits:
+        return NEWEST
     if not page.missing_phrases or not page.hits:
         return None
     quoted = " or ".join(f"“{p}”" for p in page.missing_phrases)

@@ -164,6 +164,17 @@ def sentences_of(text: str) -> Sentences:
     )
 
 
+def opening_window(analysed: Sentences, max_words: int) -> Window | None:
+    """An article's first sentences, at most ``max_words`` (at least the first sentence)."""
+    if not analysed.spans:
+        return None
+    last, total = 0, analysed.words[0]
+    while last + 1 < len(analysed.spans) and total + analysed.words[last + 1] <= max_words:
+        last += 1
+        total += analysed.words[last]
+    return Window(analysed.spans[0].start, analysed.spans[last].end, 0.0)
+
+
 def best_windows(
     text: str,
     weights: dict[str, float],

@@ -15,7 +15,7 @@ from typing import Any
 from rank_bm25 import BM25Plus
 
 from store import postings
-from store.excerpts import Sentences, Window, best_windows, sentences_of
+from store.excerpts import Sentences, Window, best_windows, opening_window, sentences_of
 from store.models import Highlight, Hit, SearchPage, StoredArticle
 from store.passages import sentence_spans
 from store.queries import select_rows_in
@@ -53,6 +53,10 @@ class SearchConfig:
     phrase_candidates: int
     latest_within: float
 
+
+# What a question asking only for the latest may also say: "the latest news", "any new
+# stories?", "what happened recently?".
+_ANY_NEWS = frozenset(tokenize("news story stories headlines happening happened updates new"))
 
 # Articles whose sentences a searcher keeps (a few hundred KB each at most).
 _SENTENCES_KEPT = 256
@@ -160,6 +164,8 @@ class Searcher:
         asked = query
         latest, query = asking_for_latest(query)
         terms = query_terms(query)
+        if latest and set(terms) <= _ANY_NEWS:
+            return self._newest(asked, tuple(terms), limit, offset)
         phrases = question_phrases(query)
         wanted = offset + limit + 1  # one more than the page tells whether there is more
         pool = max(self._config.candidates, 3 * max(wanted, self._config.rerank_articles))
@@ -269,6 +275,25 @@ class Searcher:
             has_more=len(kept) > offset + limit,
             missing_phrases=missing,
             missing_words=_missing_words(query, weights, phrases, missing) if hits else (),
+        )
+
+    def _newest(self, asked: str, terms: tuple[str, ...], limit: int, offset: int) -> SearchPage:
+        """The newest stored articles (by publication date, or when stored if undated), each
+        quoted from its start: the answer to "What's the latest?"."""
+        rows = self._conn.execute(
+            "SELECT id FROM articles ORDER BY coalesce(published, ingested_at) DESC, id DESC"
+            " LIMIT ? OFFSET ?",
+            (limit + 1, offset),
+        ).fetchall()
+        hits = []
+        for (article_id,) in rows[:limit]:
+            _, text, analysed = self._article_sentences(article_id)
+            window = opening_window(analysed, self._config.excerpt_words)
+            excerpt = text[window.start : window.end] if window else text
+            item = {"article_id": article_id, "score": 0.0, "text": excerpt, "also": []}
+            hits.append(self._hit(item, set()))
+        return SearchPage(
+            query=asked, terms=terms, hits=tuple(hits), has_more=len(rows) > limit, newest=True
         )
 
     def _dates(self, article_ids: list[int]) -> dict[int, str]:

@@ -344,7 +344,10 @@ def parse_topic(text: str) -> TopicQuery:
     )
 
 
-_LATEST = re.compile(r"\b(?:latest|newest|most recent|recent(?:ly)?)\b", re.IGNORECASE)
+_LATEST = re.compile(
+    r"\b(?:latest|newest|most recent|recent(?:ly)?|what(?:'|’)?s new|what is new|anything new)\b",
+    re.IGNORECASE,
+)
 
 
 def asking_for_latest(question: str) -> tuple[bool, str]:

@@ -102,6 +102,14 @@ async def test_words_no_article_holds_are_said_under_the_quotes(bot: SimpleNames
     assert answer["visible"].endswith("No stored article mentions “bicycles”.")
 
 
+async def test_whats_new_gets_the_newest_articles(bot: SimpleNamespace) -> None:
+    await _seed(bot)
+    await bot.fake.message("What's new?", sender=ALICE)
+    answer = await bot.fake.reply(ALICE["id"])
+    assert answer["visible"].startswith("The newest stored news:")
+    assert "<blockquote>" in answer["text"]
+
+
 async def test_nothing_found_in_private_and_silence_in_groups(bot: SimpleNamespace) -> None:
     await bot.fake.message("zeppelin sightings", sender=ALICE)
     answer = await bot.fake.reply(ALICE["id"])

@@ -174,6 +174,15 @@ def test_missing_quoted_phrases_are_said_before_the_closest_matches() -> None:
     assert "word for word" not in found
 
 
+def test_the_newest_news_is_said_to_be_that() -> None:
+    text = "The council approved the bridge on Tuesday."
+    page = dataclasses.replace(_page(text, "latest"), terms=(), newest=True)
+    assert telegram_html_text(render.answer_html(page, now=NOW)).startswith(
+        "The newest stored news:\n\n"
+    )
+    assert render.answer_text(page, now=NOW).startswith("The newest stored news:\n\n1.")
+
+
 def test_words_in_no_stored_article_are_said_after_the_quotes() -> None:
     text = "The council approved the bridge on Tuesday."
     page = dataclasses.replace(

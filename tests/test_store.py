@@ -457,6 +457,36 @@ def test_asking_for_the_latest_puts_the_newest_close_match_first(settings: Setti
     assert recent[0].article.url == "https://n.test/new"
 
 
+def test_asking_only_for_the_latest_lists_the_newest_articles(settings: Settings) -> None:
+    store = _store(settings)
+    store.add_articles(
+        [
+            article(
+                url=f"https://n.test/{day}",
+                title=f"News of the {day}th",
+                text=f"First sentence of the {day}th. Second sentence. " + "More words. " * 60,
+                published=f"2026-11-{day}",
+            )
+            for day in (10, 24, 17)
+        ]
+    )
+    page = store.search("What's the latest?", 2)
+    assert page.newest
+    assert [h.article.url for h in page.hits] == ["https://n.test/24", "https://n.test/17"]
+    assert page.hits[0].text.startswith("First sentence of the 24th. Second sentence.")
+    assert len(page.hits[0].text.split()) <= 80
+    assert page.has_more
+    rest = store.search("any new stories recently?", 2, offset=2)
+    assert [h.article.url for h in rest.hits] == ["https://n.test/10"] and not rest.has_more
+    # Asking for the latest about something is a search, newest first among close matches.
+    assert not store.search("What's new on the 17th?", 2).newest
+    plan = store.conn.execute(
+        "EXPLAIN QUERY PLAN SELECT id FROM articles"
+        " ORDER BY coalesce(published, ingested_at) DESC, id DESC LIMIT 3"
+    ).fetchall()
+    assert "articles_by_date" in str(plan)  # not a scan of every article's text
+
+
 def test_not_a_database_gives_a_clear_error(tmp_path: Path, settings: Settings) -> None:
     bad = tmp_path / "junk.db"
     bad.write_bytes(b"this is not sqlite" * 100)
