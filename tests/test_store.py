@@ -422,28 +422,32 @@ def test_equal_scores_put_the_newer_article_first(settings: Settings, newer: str
 
 def test_asking_for_the_latest_puts_the_newest_close_match_first(settings: Settings) -> None:
     store = _store(settings)
+    stories = [
+        (
+            "old",
+            "Rail strike called",
+            "Rail workers called a rail strike over pay. The rail "
+            "strike starts on Monday, the union said.",
+            "2026-11-02",
+        ),
+        (
+            "new",
+            "Rail strike talks",
+            "Talks to end the rail strike resumed on Thursday, with "
+            "the union and the operator meeting in Leeds.",
+            "2026-11-24",
+        ),
+        (
+            "newest",
+            "Ferry timetable",
+            "The island ferry keeps its winter timetable despite the strike.",
+            "2026-11-25",
+        ),
+    ]
     store.add_articles(
         [
-            article(
-                url="https://n.test/old",
-                title="Rail strike called",
-                text="Rail workers called a rail strike over pay. The rail strike starts on "
-                "Monday, the union said.",
-                published="2026-11-02",
-            ),
-            article(
-                url="https://n.test/new",
-                title="Rail strike talks",
-                text="Talks to end the rail strike resumed on Thursday, with the union and "
-                "the operator meeting in Leeds.",
-                published="2026-11-24",
-            ),
-            article(
-                url="https://n.test/newest",
-                title="Ferry timetable",
-                text="The island ferry keeps its winter timetable despite the strike.",
-                published="2026-11-25",
-            ),
+            article(url=f"https://n.test/{name}", title=title, text=text, published=day)
+            for name, title, text, day in stories
         ]
     )
     plain = [h.article.url for h in store.search("rail strike", 3).hits]
