@@ -193,7 +193,7 @@ def answer_html(
         return html.escape(NOTHING_FOUND, quote=False)
     hits = list(page.hits)
     quote_limit = max_quote_chars
-    note = missing_phrases_note(page)
+    note = head_note(page)
     head = html.escape(note, quote=False) + "\n\n" if note else ""
     footnote = missing_words_note(page)
     tail = "\n\n<i>" + html.escape(footnote, quote=False) + "</i>" if footnote else ""
@@ -246,7 +246,7 @@ def missing_words_note(page: SearchPage) -> str | None:
 NEWEST = "The newest stored news:"
 
 
-def missing_phrases_note(page: SearchPage) -> str | None:
+def head_note(page: SearchPage) -> str | None:
     """What to say before the hits: that they are the newest news when that was asked, or
     that the question's quoted phrases are nowhere."""
     if page.newest and page.hits:
@@ -262,7 +262,7 @@ def answer_text(page: SearchPage, *, now: datetime | None = None, bold: bool = F
     now = now or datetime.now(UTC)
     if not page.hits:
         return NOTHING_FOUND
-    note = missing_phrases_note(page)
+    note = head_note(page)
     blocks = [note] if note else []
     hits = list(page.hits)
     for number, (hit, attributed) in enumerate(zip(hits, _attributed(hits), strict=True), 1):
