@@ -345,14 +345,15 @@ def parse_topic(text: str) -> TopicQuery:
 
 
 _LATEST = re.compile(
-    r"\b(?:latest|newest|most recent|recent(?:ly)?|what(?:'|’)?s new|what is new|anything new)\b",
+    r"\b(?:latest|newest|most recent|what(?:'|’)?s new|what is new|anything new)\b",
     re.IGNORECASE,
 )
 
 
 def asking_for_latest(question: str) -> tuple[bool, str]:
     """Whether a question asks for the latest news ("What's the latest on the strike?"), and
-    the question without those words, which say when, not what, to look for."""
+    the question without those words, which say when, not what, to look for. A bare
+    "recently" does not count: "the recently elected mayor" asks about the mayor."""
     parts, end = [], 0
     for match in _PHRASE.finditer(question):  # a "quoted phrase" is taken word for word
         parts += [_LATEST.sub(" ", question[end : match.start()]), match.group()]

@@ -480,7 +480,7 @@ def test_asking_only_for_the_latest_lists_the_newest_articles(settings: Settings
     assert page.hits[0].text.startswith("First sentence of the 24th. Second sentence.")
     assert len(page.hits[0].text.split()) <= 80
     assert page.has_more
-    rest = store.search("any new stories recently?", 2, offset=2)
+    rest = store.search("anything new?", 2, offset=2)
     assert [h.article.url for h in rest.hits] == ["https://n.test/10"] and not rest.has_more
     # Asking for the latest about something is a search, newest first among close matches.
     assert not store.search("What's new on the 17th?", 2).newest
