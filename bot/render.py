@@ -190,7 +190,7 @@ def answer_html(
     if not page.terms and not page.newest:
         return html.escape(NO_TERMS, quote=False)
     if not page.hits:
-        return html.escape(NOTHING_FOUND, quote=False)
+        return html.escape(nothing_found(page), quote=False)
     hits = list(page.hits)
     quote_limit = max_quote_chars
     note = head_note(page)
@@ -247,21 +247,36 @@ NEWEST = "The newest stored news:"
 
 
 def head_note(page: SearchPage) -> str | None:
-    """What to say before the hits: that they are the newest news when that was asked, or
-    that the question's quoted phrases are nowhere."""
-    if page.newest and page.hits:
-        return NEWEST
-    if not page.missing_phrases or not page.hits:
+    """What to say before the hits: that they are the newest news (of the period asked
+    about) when that was asked, that nothing from the period asked about matched, or that
+    the question's quoted phrases are nowhere."""
+    if not page.hits:
         return None
-    quoted = " or ".join(f"“{p}”" for p in page.missing_phrases)
-    return f"No stored article has {quoted} word for word. The closest matches:"
+    if page.newest:
+        return f"The newest stored news from {page.period}:" if page.period else NEWEST
+    notes = []
+    if page.outside_period:
+        notes.append(
+            f"Nothing stored from {page.period} on that. The closest matches from other days:"
+        )
+    if page.missing_phrases:
+        quoted = " or ".join(f"“{p}”" for p in page.missing_phrases)
+        notes.append(f"No stored article has {quoted} word for word. The closest matches:")
+    return "\n".join(notes) or None
+
+
+def nothing_found(page: SearchPage) -> str:
+    """What to say when nothing answers."""
+    if page.newest and page.period:
+        return f"Nothing stored from {page.period} yet."
+    return NOTHING_FOUND
 
 
 def answer_text(page: SearchPage, *, now: datetime | None = None, bold: bool = False) -> str:
     """Plain text for the terminal; with ``bold``, matched terms in ANSI bold."""
     now = now or datetime.now(UTC)
     if not page.hits:
-        return NOTHING_FOUND
+        return nothing_found(page)
     note = head_note(page)
     blocks = [note] if note else []
     hits = list(page.hits)

@@ -77,6 +77,10 @@ class SearchPage:
     # The question asked only for the latest news ("What's new?"): the hits are the newest
     # stored articles, each quoted from its start.
     newest: bool = False
+    # The period the question asked about ("yesterday"), if any: the hits are from then,
+    # unless nothing from then matched, when they are the closest matches from any day.
+    period: str = ""
+    outside_period: bool = False
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ import sqlite3
 from collections import Counter, OrderedDict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from datetime import UTC, date, datetime
 from typing import Any
 
 from rank_bm25 import BM25Plus
@@ -18,6 +19,7 @@ from store import postings
 from store.excerpts import Sentences, Window, best_windows, opening_window, sentences_of
 from store.models import Highlight, Hit, SearchPage, StoredArticle
 from store.passages import sentence_spans
+from store.periods import Period, asked_period
 from store.queries import select_rows_in
 from store.text import (
     Phrase,
@@ -57,6 +59,12 @@ class SearchConfig:
 # What a question asking only for the latest may also say: "the latest news", "any new
 # stories?", "what happened recently?".
 _ANY_NEWS = frozenset(tokenize("news story stories headlines happening happened updates new"))
+
+
+def _today() -> date:
+    """Today (UTC), for questions about "yesterday" or "this week"."""
+    return datetime.now(UTC).date()
+
 
 # Articles whose sentences a searcher keeps (a few hundred KB each at most).
 _SENTENCES_KEPT = 256
@@ -162,19 +170,26 @@ class Searcher:
         and from each the sentence window(s) that best answer it (see store/excerpts.py)."""
         query = query[: self._config.max_query_chars]
         asked = query
+        period, query = asked_period(query, _today())
         latest, query = asking_for_latest(query)
         terms = query_terms(query)
-        if latest and set(terms) <= _ANY_NEWS:
-            return self._newest(asked, tuple(terms), limit, offset)
+        if (latest or period) and set(terms) <= _ANY_NEWS:
+            return self._newest(asked, tuple(terms), limit, offset, period)
         phrases = question_phrases(query)
         wanted = offset + limit + 1  # one more than the page tells whether there is more
         pool = max(self._config.candidates, 3 * max(wanted, self._config.rerank_articles))
-        if phrases:
+        if phrases or period:
             pool = max(pool, self._config.phrase_candidates)
         ranked, weights = self._rank(query, pool)
         missing: tuple[str, ...] = ()
         if phrases:
             ranked, missing = self._holding_phrases(ranked, phrases)
+        outside_period = False
+        if period is not None and ranked:
+            dates = self._dates(list({article_id for _, article_id, _ in ranked}))
+            within = [r for r in ranked if period.holds(dates.get(r[1], ""))]
+            # Nothing from then: the closest matches from any day, said to be that.
+            ranked, outside_period = (within, False) if within else (ranked, True)
         best_score: dict[int, float] = {}
         all_scores: dict[int, float] = {}  # an article's evidence: its ranked passages' sum
         for _, article_id, score in ranked:
@@ -275,15 +290,23 @@ class Searcher:
             has_more=len(kept) > offset + limit,
             missing_phrases=missing,
             missing_words=_missing_words(query, weights, phrases, missing) if hits else (),
+            period=period.words if period else "",
+            outside_period=outside_period,
         )
 
-    def _newest(self, asked: str, terms: tuple[str, ...], limit: int, offset: int) -> SearchPage:
-        """The newest stored articles (by publication date, or when stored if undated), each
-        quoted from its start: the answer to "What's the latest?"."""
+    def _newest(
+        self, asked: str, terms: tuple[str, ...], limit: int, offset: int, period: Period | None
+    ) -> SearchPage:
+        """The newest stored articles (by publication date, or when stored if undated), of
+        the period if one is asked about, each quoted from its start: the answer to "What's
+        the latest?" and "What happened yesterday?"."""
+        # Without a period, every date: ISO dates sort between "" and "~".
+        since, until = (period.since.isoformat(), period.until.isoformat()) if period else ("", "~")
         rows = self._conn.execute(
-            "SELECT id FROM articles ORDER BY coalesce(published, ingested_at) DESC, id DESC"
-            " LIMIT ? OFFSET ?",
-            (limit + 1, offset),
+            "SELECT id FROM articles"
+            " WHERE coalesce(published, ingested_at) >= ? AND coalesce(published, ingested_at) < ?"
+            " ORDER BY coalesce(published, ingested_at) DESC, id DESC LIMIT ? OFFSET ?",
+            (since, until, limit + 1, offset),
         ).fetchall()
         hits = []
         for (article_id,) in rows[:limit]:
@@ -293,7 +316,12 @@ class Searcher:
             item = {"article_id": article_id, "score": 0.0, "text": excerpt, "also": []}
             hits.append(self._hit(item, set()))
         return SearchPage(
-            query=asked, terms=terms, hits=tuple(hits), has_more=len(rows) > limit, newest=True
+            query=asked,
+            terms=terms,
+            hits=tuple(hits),
+            has_more=len(rows) > limit,
+            newest=True,
+            period=period.words if period else "",
         )
 
     def _dates(self, article_ids: list[int]) -> dict[int, str]:

@@ -354,12 +354,24 @@ def asking_for_latest(question: str) -> tuple[bool, str]:
     """Whether a question asks for the latest news ("What's the latest on the strike?"), and
     the question without those words, which say when, not what, to look for. A bare
     "recently" does not count: "the recently elected mayor" asks about the mayor."""
+    found, rest = take_out(question, _LATEST)
+    return bool(found), rest
+
+
+def take_out(question: str, pattern: re.Pattern[str]) -> tuple[list[str], str]:
+    """The matches of ``pattern`` in a question outside its "quoted phrases" (which are
+    taken word for word), and the question with them blanked out."""
+    found: list[str] = []
+
+    def blank(match: re.Match[str]) -> str:
+        found.append(match.group())
+        return " "
+
     parts, end = [], 0
-    for match in _PHRASE.finditer(question):  # a "quoted phrase" is taken word for word
-        parts += [_LATEST.sub(" ", question[end : match.start()]), match.group()]
-        end = match.end()
-    rest = "".join([*parts, _LATEST.sub(" ", question[end:])])
-    return rest != question, rest
+    for phrase in _PHRASE.finditer(question):
+        parts += [pattern.sub(blank, question[end : phrase.start()]), phrase.group()]
+        end = phrase.end()
+    return found, "".join([*parts, pattern.sub(blank, question[end:])])
 
 
 @dataclass(frozen=True)

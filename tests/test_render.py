@@ -183,6 +183,22 @@ def test_the_newest_news_is_said_to_be_that() -> None:
     assert render.answer_text(page, now=NOW).startswith("The newest stored news:\n\n1.")
 
 
+def test_a_period_asked_about_is_said() -> None:
+    text = "The council approved the bridge on Tuesday."
+    newest = dataclasses.replace(_page(text, "x"), terms=(), newest=True, period="yesterday")
+    assert render.answer_text(newest, now=NOW).startswith("The newest stored news from yesterday:")
+    empty = dataclasses.replace(newest, hits=())
+    assert render.answer_text(empty, now=NOW) == "Nothing stored from yesterday yet."
+    assert render.answer_html(empty, now=NOW) == "Nothing stored from yesterday yet."
+    other = dataclasses.replace(
+        _page(text, "bridge last week"), period="last week", outside_period=True
+    )
+    note = "Nothing stored from last week on that. The closest matches from other days:"
+    assert telegram_html_text(render.answer_html(other, now=NOW)).startswith(note)
+    within = dataclasses.replace(other, outside_period=False)
+    assert "Nothing stored" not in render.answer_text(within, now=NOW)
+
+
 def test_words_in_no_stored_article_are_said_after_the_quotes() -> None:
     text = "The council approved the bridge on Tuesday."
     page = dataclasses.replace(

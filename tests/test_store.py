@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import dataclasses
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,7 @@ from rank_bm25 import BM25Plus
 
 from bot.service import store_config
 from bot.settings import Settings
+from store import search as search_module
 from store.db import AsyncStore, Store, StoreError
 from store.models import AddStatus
 from store.text import query_terms
@@ -489,6 +491,40 @@ def test_asking_only_for_the_latest_lists_the_newest_articles(settings: Settings
         " ORDER BY coalesce(published, ingested_at) DESC, id DESC LIMIT 3"
     ).fetchall()
     assert "articles_by_date" in str(plan)  # not a scan of every article's text
+
+
+def test_a_period_asked_about_keeps_to_its_articles(settings: Settings, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setattr(search_module, "_today", lambda: date(2026, 11, 26))
+    store = _store(settings)
+    days = {"25": "yesterday", "20": "last week", "10": "earlier"}
+    store.add_articles(
+        [
+            article(
+                url=f"https://n.test/{day}",
+                title=f"Ferry news {label}",
+                text=f"The island ferry timetable changed ({label}). Boats sail at noon.",
+                published=f"2026-11-{day}",
+            )
+            for day, label in days.items()
+        ]
+    )
+    page = store.search("ferry timetable yesterday", 3)
+    assert [h.article.url for h in page.hits] == ["https://n.test/25"]
+    assert page.period == "yesterday" and not page.outside_period
+    last_week = store.search("ferry timetable last week", 3).hits
+    assert [h.article.url for h in last_week] == ["https://n.test/20"]
+    # Nothing from then: the closest matches from any day, said to be that.
+    page = store.search("ferry timetable last month", 3)
+    assert page.outside_period and len(page.hits) == 3
+    newest = store.search("What happened this month?", 3)
+    assert newest.newest and newest.period == "this month"
+    assert [h.article.url for h in newest.hits] == [
+        "https://n.test/25",
+        "https://n.test/20",
+        "https://n.test/10",
+    ]
+    today = store.search("What happened today?", 3)
+    assert today.newest and today.hits == ()
 
 
 def test_not_a_database_gives_a_clear_error(tmp_path: Path, settings: Settings) -> None:
