@@ -11,9 +11,11 @@ import dataclasses
 import functools
 import logging
 import re
+import zoneinfo
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from bot import extract
 from bot.fetch import HTML_TYPES, AddressPolicy, Fetcher, FetchError, close_session, make_session
@@ -34,6 +36,10 @@ from store.models import (
 from store.search import SearchConfig
 
 log = logging.getLogger(__name__)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
 
 
 @dataclass(frozen=True)
@@ -265,9 +271,21 @@ class NewsService:
     async def sources(self) -> list[SourceSummary]:
         return await self.store.sources(self.settings.bot.sources_listed)
 
-    async def ask(self, question: str, limit: int | None = None, offset: int = 0) -> SearchPage:
+    async def ask(
+        self,
+        question: str,
+        limit: int | None = None,
+        offset: int = 0,
+        chat_id: int | None = None,
+    ) -> SearchPage:
+        """Quotes answering a question; "yesterday" and "this week" are the chat's (in its
+        /settings timezone, or the default one)."""
         limit = self.settings.search.max_results if limit is None else limit
-        return await self.store.search(question, max(0, limit), max(0, offset))
+        timezone = self.settings.alerts.default_timezone
+        if chat_id is not None:
+            timezone = (await self.store.chat_settings(chat_id)).timezone or timezone
+        today = _now().astimezone(zoneinfo.ZoneInfo(timezone)).date()
+        return await self.store.search(question, max(0, limit), max(0, offset), today)
 
     async def stats(self) -> Stats:
         return await self.store.stats()

@@ -14,7 +14,7 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -150,8 +150,11 @@ class Store:
         finally:
             self.conn.execute("COMMIT")
 
-    def search(self, query: str, limit: int, offset: int = 0) -> SearchPage:
-        return self._snapshot(lambda: self.searcher.search(query, limit, offset))
+    def search(
+        self, query: str, limit: int, offset: int = 0, today: date | None = None
+    ) -> SearchPage:
+        """``today`` (the asker's) dates "yesterday" and "this week"; by default UTC's."""
+        return self._snapshot(lambda: self.searcher.search(query, limit, offset, today))
 
     def rank(self, query: str, limit: int) -> list[tuple[int, float]]:
         return self._snapshot(
@@ -366,8 +369,10 @@ class AsyncStore:
     async def index_pending(self) -> int:
         return await self._write(lambda s: s.index_pending())
 
-    async def search(self, query: str, limit: int, offset: int = 0) -> SearchPage:
-        return await self._read(lambda s: s.search(query, limit, offset))
+    async def search(
+        self, query: str, limit: int, offset: int = 0, today: date | None = None
+    ) -> SearchPage:
+        return await self._read(lambda s: s.search(query, limit, offset, today))
 
     async def rank(self, query: str, limit: int) -> list[tuple[int, float]]:
         return await self._read(lambda s: s.rank(query, limit))

@@ -165,12 +165,14 @@ class Searcher:
         ranked = [(pid, article_of[pid], score) for pid, score in best if pid in article_of]
         return ranked[:limit], weights
 
-    def search(self, query: str, limit: int, offset: int = 0) -> SearchPage:
+    def search(
+        self, query: str, limit: int, offset: int = 0, today: date | None = None
+    ) -> SearchPage:
         """The best excerpts for a question: articles in the order of their best passage,
         and from each the sentence window(s) that best answer it (see store/excerpts.py)."""
         query = query[: self._config.max_query_chars]
         asked = query
-        period, query = asked_period(query, _today())
+        period, query = asked_period(query, today or _today())
         latest, query = asking_for_latest(query)
         terms = query_terms(query)
         if (latest or period) and set(terms) <= _ANY_NEWS:

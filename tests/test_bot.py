@@ -6,16 +6,18 @@ import dataclasses
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 from types import SimpleNamespace
 
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import BaseTestServer, TestServer
 
+from bot import service as service_module
 from bot.settings import Settings
 from tests.botharness import bot_settings, running_bot
 from tests.fakebot import BOT_USER, FakeBotAPI, channel_chat, group_chat, user
-from tests.helpers import DATA, eventually
+from tests.helpers import DATA, article, eventually
 
 ALICE = user(1001, "Alice")
 BOB = user(1002, "Bob")
@@ -108,6 +110,29 @@ async def test_whats_new_gets_the_newest_articles(bot: SimpleNamespace) -> None:
     answer = await bot.fake.reply(ALICE["id"])
     assert answer["visible"].startswith("The newest stored news:")
     assert "<blockquote>" in answer["text"]
+
+
+async def test_yesterday_is_the_chats_own(bot: SimpleNamespace, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    # Noon UTC on the 26th is already the 27th on Kiritimati (UTC+14).
+    monkeypatch.setattr(service_module, "_now", lambda: datetime(2026, 11, 26, 12, tzinfo=UTC))
+    service = bot.app.bot_data["deps"].service
+    await service.ingest_articles(
+        [
+            (day, article(url=f"https://n.test/{day}", title=title, text=text, published=day))
+            for day, title, text in [
+                ("2026-11-25", "Lighthouse repainted", "The harbour lighthouse was repainted."),
+                ("2026-11-26", "Lifeboat launched", "A new lifeboat was launched at the quay."),
+            ]
+        ]
+    )
+    await bot.fake.message("What happened yesterday?", sender=ALICE)
+    assert "Lighthouse repainted" in (await bot.fake.reply(ALICE["id"]))["visible"]
+    await bot.fake.message("/settings timezone Pacific/Kiritimati", sender=BOB)
+    await bot.fake.reply(BOB["id"])
+    await bot.fake.message("What happened yesterday?", sender=BOB)
+    answer = (await bot.fake.reply(BOB["id"], after=1))["visible"]
+    assert answer.startswith("The newest stored news from yesterday:")
+    assert "Lifeboat launched" in answer and "Lighthouse" not in answer
 
 
 async def test_nothing_found_in_private_and_silence_in_groups(bot: SimpleNamespace) -> None:

@@ -35,12 +35,12 @@ async def answer(update: Update, context: ContextTypes.DEFAULT_TYPE, question: s
     d = deps(context)
     await typing(update, context)
     per_page = d.service.settings.bot.results_per_page
-    page = await d.service.ask(question, per_page)
+    chat = update.effective_chat
+    page = await d.service.ask(question, per_page, chat_id=chat.id if chat else None)
     if not page.hits and not is_private(update):
         return  # in groups, silence is better than "nothing found"
     markup = None
     if page.has_more:
-        chat = update.effective_chat
         user = update.effective_user
         query_id = await d.service.remember_query(
             question, chat.id if chat else None, user.id if user else None
@@ -145,7 +145,9 @@ async def more_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
         return
     d = deps(context)
     per_page = d.service.settings.bot.results_per_page
-    page = await d.service.ask(saved.text, per_page, int(offset))
+    page = await d.service.ask(
+        saved.text, per_page, int(offset), chat_id=chat.id if chat is not None else None
+    )
     if not page.hits:
         await query.answer("That was everything I have on this.")
         return
