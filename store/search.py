@@ -5,6 +5,7 @@ caps and near-duplicates folded together.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import sqlite3
 from collections import Counter, OrderedDict
@@ -169,10 +170,22 @@ class Searcher:
         self, query: str, limit: int, offset: int = 0, today: date | None = None
     ) -> SearchPage:
         """The best excerpts for a question: articles in the order of their best passage,
-        and from each the sentence window(s) that best answer it (see store/excerpts.py)."""
+        and from each the sentence window(s) that best answer it (see store/excerpts.py).
+        A question naming a period ("yesterday") is answered from that period's articles;
+        if none matches, from any day's, as if the period were words like any others."""
         query = query[: self._config.max_query_chars]
-        asked = query
-        period, query = asked_period(query, today or _today())
+        period, rest = asked_period(query, today or _today())
+        if period is None:
+            return self._search(query, query, limit, offset, None)
+        page = self._search(query, rest, limit, offset, period)
+        if page.hits or page.newest:
+            return page
+        anyday = self._search(query, query, limit, offset, None)
+        return dataclasses.replace(anyday, period=period.words, outside_period=True)
+
+    def _search(
+        self, asked: str, query: str, limit: int, offset: int, period: Period | None
+    ) -> SearchPage:
         latest, query = asking_for_latest(query)
         terms = query_terms(query)
         if (latest or period) and set(terms) <= _ANY_NEWS:
@@ -186,12 +199,9 @@ class Searcher:
         missing: tuple[str, ...] = ()
         if phrases:
             ranked, missing = self._holding_phrases(ranked, phrases)
-        outside_period = False
-        if period is not None and ranked:
+        if period is not None:
             dates = self._dates(list({article_id for _, article_id, _ in ranked}))
-            within = [r for r in ranked if period.holds(dates.get(r[1], ""))]
-            # Nothing from then: the closest matches from any day, said to be that.
-            ranked, outside_period = (within, False) if within else (ranked, True)
+            ranked = [r for r in ranked if period.holds(dates.get(r[1], ""))]
         best_score: dict[int, float] = {}
         all_scores: dict[int, float] = {}  # an article's evidence: its ranked passages' sum
         for _, article_id, score in ranked:
@@ -293,7 +303,6 @@ class Searcher:
             missing_phrases=missing,
             missing_words=_missing_words(query, weights, phrases, missing) if hits else (),
             period=period.words if period else "",
-            outside_period=outside_period,
         )
 
     def _newest(
