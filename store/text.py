@@ -336,7 +336,8 @@ def parse_topic(text: str) -> TopicQuery:
             phrases.append(words)
     rest = _PHRASE.sub(" ", text)
     excluded += [t for m in _EXCLUDED.finditer(rest) for t in tokenize(m.group(1))]
-    rest = _EXCLUDED.sub(" ", rest)
+    # "the latest on the rail strike": every alert is the latest, and the word is no topic.
+    rest = _LATEST.sub(" ", _EXCLUDED.sub(" ", rest))
     unique_excluded = tuple(dict.fromkeys(excluded))
     terms = dict.fromkeys([*tokenize(rest), *(t for p in phrases for t in p)])
     return TopicQuery(

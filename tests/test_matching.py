@@ -55,6 +55,7 @@ NEW = {
 
 TOPICS = {
     "rail strike": {"strike-talks"},
+    "the latest on the rail strike": {"strike-talks"},  # "latest" says when, not what
     "strike -bus": {"strike-talks"},
     '"purple heron"': {"heron-again"},
     "footbridge Lune": {"bridge-delay"},
