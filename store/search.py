@@ -57,8 +57,8 @@ class SearchConfig:
     latest_within: float
 
 
-# What a question asking only for the latest may also say: "the latest news", "any new
-# stories?", "what happened recently?".
+# What a question asking only for the latest (or for a period) may also say: "the latest
+# news", "anything new?", "what happened yesterday?".
 _ANY_NEWS = frozenset(tokenize("news story stories headlines happening happened updates new"))
 
 
@@ -199,9 +199,9 @@ class Searcher:
         missing: tuple[str, ...] = ()
         if phrases:
             ranked, missing = self._holding_phrases(ranked, phrases)
+        dated = self._dates(list({article_id for _, article_id, _ in ranked}))
         if period is not None:
-            dates = self._dates(list({article_id for _, article_id, _ in ranked}))
-            ranked = [r for r in ranked if period.holds(dates.get(r[1], ""))]
+            ranked = [r for r in ranked if period.holds(dated.get(r[1], ""))]
         best_score: dict[int, float] = {}
         all_scores: dict[int, float] = {}  # an article's evidence: its ranked passages' sum
         for _, article_id, score in ranked:
@@ -229,7 +229,6 @@ class Searcher:
 
         # Equal scores: the newer article first (a mild preference for recent news: it only
         # ever breaks ties). Sorting is stable, so the date order survives among equals.
-        dated = self._dates(list(best_score))
         order = sorted(best_score.items(), key=lambda item: dated.get(item[0], ""), reverse=True)
         order.sort(key=lambda item: -item[1])
         # The leading articles are re-ordered by how well their best window answers, and by
