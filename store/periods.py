@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from store.text import take_out
+from store.text import PERIOD, take_out
 
 
 @dataclass(frozen=True)
@@ -21,13 +20,10 @@ class Period:
         return self.since.isoformat() <= when[:10] < self.until.isoformat()
 
 
-_PERIOD = re.compile(r"\b(?:today|tonight|yesterday|(?:this|last|past) (?:week|month))\b", re.I)
-
-
 def asked_period(question: str, today: date) -> tuple[Period | None, str]:
     """The period a question asks about, if it names one, and the question without those
     words (they say when, not what, to look for). The first one named counts."""
-    found, rest = take_out(question, _PERIOD)
+    found, rest = take_out(question, PERIOD)
     if not found:
         return None, question
     words = found[0]

@@ -336,14 +336,18 @@ def parse_topic(text: str) -> TopicQuery:
             phrases.append(words)
     rest = _PHRASE.sub(" ", text)
     excluded += [t for m in _EXCLUDED.finditer(rest) for t in tokenize(m.group(1))]
-    # "the latest on the rail strike": every alert is the latest, and the word is no topic.
-    rest = _LATEST.sub(" ", _EXCLUDED.sub(" ", rest))
+    # "the latest on the rail strike (this week)": every alert is the latest, and a
+    # subscription has no end date; those words are no topic.
+    rest = PERIOD.sub(" ", _LATEST.sub(" ", _EXCLUDED.sub(" ", rest)))
     unique_excluded = tuple(dict.fromkeys(excluded))
     terms = dict.fromkeys([*tokenize(rest), *(t for p in phrases for t in p)])
     return TopicQuery(
         tuple(t for t in terms if t not in unique_excluded), tuple(phrases), unique_excluded
     )
 
+
+# Words naming a period of days (read by store/periods.py).
+PERIOD = re.compile(r"\b(?:today|tonight|yesterday|(?:this|last|past) (?:week|month))\b", re.I)
 
 _LATEST = re.compile(
     r"\b(?:latest|newest|most recent|what(?:'|’)?s new|what is new|anything new)\b",

@@ -56,6 +56,7 @@ NEW = {
 TOPICS = {
     "rail strike": {"strike-talks"},
     "the latest on the rail strike": {"strike-talks"},  # "latest" says when, not what
+    "rail strike today": {"strike-talks"},  # a subscription has no end date
     "strike -bus": {"strike-talks"},
     '"purple heron"': {"heron-again"},
     "footbridge Lune": {"bridge-delay"},
