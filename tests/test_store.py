@@ -287,18 +287,14 @@ def test_highlight_marks_terms_and_the_sentence_that_answers(settings: Settings)
 
 def test_a_hyphenated_name_is_matched_whole(settings: Settings) -> None:
     store = _store(settings)
+    texts = {
+        "scattered": "The COVID ward had 19 beds, and the clinic reported new cases of flu.",
+        "whole": "The clinic reported new COVID-19 cases on Monday, its first this month.",
+    }
     store.add_articles(
         [
-            article(
-                url="https://n.test/scattered",
-                title="Clinic figures",
-                text="The COVID ward had 19 beds, and the clinic reported new cases of flu.",
-            ),
-            article(
-                url="https://n.test/whole",
-                title="Clinic figures",
-                text="The clinic reported new COVID-19 cases on Monday, its first this month.",
-            ),
+            article(url=f"https://n.test/{name}", title="Clinic figures", text=text)
+            for name, text in texts.items()
         ]
     )
     hits = store.search("new COVID-19 cases at the clinic", 2).hits
