@@ -120,6 +120,7 @@ def store_config(settings: Settings) -> StoreConfig:
             rerank_article_weight=s.rerank_article_weight,
             phrase_candidates=s.phrase_candidates,
             latest_within=s.latest_within,
+            named_month_weight=s.named_month_weight,
         ),
         alerts=AlertConfig(
             min_coverage=settings.alerts.min_coverage,

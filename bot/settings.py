@@ -62,6 +62,7 @@ class SearchSettings:
     rerank_article_weight: float
     phrase_candidates: int
     latest_within: float
+    named_month_weight: float
 
 
 @dataclasses.dataclass(frozen=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -43,3 +44,30 @@ def asked_period(question: str, today: date) -> tuple[Period | None, str]:
         "past month": (today - timedelta(days=29), tomorrow),
     }[key]
     return Period(words, since, until), rest
+
+
+_MONTHS = (
+    "january february march april may june july august september october november december"
+).split()
+_MONTH_YEAR = re.compile(
+    r"\b(" + "|".join(_MONTHS) + r"|(?:jan|feb|mar|apr|jun|jul|aug|sept?|oct|nov|dec)\.?)"
+    r",? ((?:19|20)\d\d)\b",
+    re.IGNORECASE,
+)
+
+
+def named_month(question: str) -> Period | None:
+    """The month a question names with its year ("in September 2019", "Sept. 2019"), as the
+    period its news was published in: that month and the next, since an event late in a
+    month is often reported early in the next. Unlike "this week", it only prefers: the
+    question may ask about an event of that month in a later story."""
+    match = _MONTH_YEAR.search(question)
+    if not match:
+        return None
+    prefix = match.group(1).lower()[:3]
+    month = next(n for n, name in enumerate(_MONTHS, 1) if name.startswith(prefix))
+    year = int(match.group(2))
+    since = date(year, month, 1)
+    after = month + 2  # the first day of the month after next
+    until = date(year + (after - 1) // 12, (after - 1) % 12 + 1, 1)
+    return Period(match.group(0), since, until)

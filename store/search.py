@@ -20,7 +20,7 @@ from store import postings
 from store.excerpts import Sentences, Window, best_windows, opening_window, sentences_of
 from store.models import Highlight, Hit, SearchPage, StoredArticle
 from store.passages import sentence_spans
-from store.periods import Period, asked_period
+from store.periods import Period, asked_period, named_month
 from store.queries import select_rows_in
 from store.text import (
     Phrase,
@@ -55,6 +55,7 @@ class SearchConfig:
     rerank_article_weight: float
     phrase_candidates: int
     latest_within: float
+    named_month_weight: float
 
 
 # What a question asking only for the latest (or for a period) may also say: "the latest
@@ -250,6 +251,13 @@ class Searcher:
                 + article_weight * all_scores[h[0]] / top_all
                 for h in head
             }
+            month = named_month(query)
+            if month is not None:
+                # "in September 2019": the stories of that month come before follow-ups
+                # and earlier reports on the same subject that match as well.
+                for h in head:
+                    if month.holds(dated.get(h[0], "")):
+                        combined[h[0]] += self._config.named_month_weight
             head.sort(key=lambda h: -combined[h[0]])
             if latest:
                 # Among the articles nearly as good as the best, the newest first.

@@ -2,7 +2,7 @@ from datetime import date
 
 import pytest
 
-from store.periods import asked_period
+from store.periods import asked_period, named_month
 
 THURSDAY = date(2026, 11, 26)
 
@@ -45,3 +45,23 @@ def test_a_period_holds_dates_and_times_by_their_day() -> None:
     assert period.holds("2026-11-25") and period.holds("2026-11-25T23:59:00+00:00")
     assert not period.holds("2026-11-26") and not period.holds("2026-11-24T23:59:00+00:00")
     assert not period.holds("")
+
+
+@pytest.mark.parametrize(
+    ("question", "since", "until"),
+    [
+        ("the floods of September 2019", date(2019, 9, 1), date(2019, 11, 1)),
+        ("What happened in Dec. 2020?", date(2020, 12, 1), date(2021, 2, 1)),
+        ("November, 2018 election", date(2018, 11, 1), date(2019, 1, 1)),
+        ("the May 2019 vote", date(2019, 5, 1), date(2019, 7, 1)),
+    ],
+)
+def test_a_named_month_spans_it_and_the_next(question: str, since: date, until: date) -> None:
+    month = named_month(question)
+    assert month is not None
+    assert (month.since, month.until) == (since, until)
+
+
+@pytest.mark.parametrize("question", ["in 2019", "in September", "Mayhem 2019", "May 19"])
+def test_no_named_month_without_a_month_and_a_year(question: str) -> None:
+    assert named_month(question) is None

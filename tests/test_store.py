@@ -459,6 +459,43 @@ def test_asking_for_the_latest_puts_the_newest_close_match_first(settings: Setti
     assert recent[0].article.url == "https://n.test/new"
 
 
+def test_a_month_named_with_its_year_puts_that_months_story_first(settings: Settings) -> None:
+    store = _store(settings)
+    # The earlier report matches the question's words a little better; the month decides.
+    stories = [
+        (
+            "march",
+            "Harbour flood warning",
+            "A harbour flood warning went out when the old harbour wall cracked under the "
+            "spring tide, the council said.",
+            "2019-03-12",
+        ),
+        (
+            "september",
+            "Harbour flood",
+            "Boats sank in the harbour flood after a storm cracked the sea wall; the "
+            "council said a warning came too late to save them.",
+            "2019-09-03",
+        ),
+    ]
+    store.add_articles(
+        [
+            article(url=f"https://n.test/{name}", title=title, text=text, published=day)
+            for name, title, text, day in stories
+        ]
+    )
+    plain = [h.article.url for h in store.search("harbour flood warning wall", 2).hits]
+    assert plain == ["https://n.test/march", "https://n.test/september"]
+    dated = store.search("Why did the harbour flood in September 2019 wall warning?", 2)
+    assert [h.article.url for h in dated.hits] == [
+        "https://n.test/september",
+        "https://n.test/march",
+    ]
+    # Only a preference: a month with no story of its own changes nothing.
+    other = store.search("harbour flood warning wall in June 2021", 2).hits
+    assert [h.article.url for h in other] == plain
+
+
 def test_asking_only_for_the_latest_lists_the_newest_articles(settings: Settings) -> None:
     store = _store(settings)
     store.add_articles(
