@@ -346,8 +346,13 @@ def parse_topic(text: str) -> TopicQuery:
     )
 
 
-# Words naming a period of days (read by store/periods.py).
-PERIOD = re.compile(r"\b(?:today|tonight|yesterday|(?:this|last|past) (?:week|month))\b", re.I)
+# Words naming a period of days (read by store/periods.py). Capitalised after "the", they
+# name a programme or a show ("the Today programme", "The Tonight Show"), not a day.
+PERIOD = re.compile(
+    r"\b(?:(?!(?<=the )(?-i:[A-Z]))(?:today|tonight|yesterday)"
+    r"|(?:this|last|past) (?:week|month))\b",
+    re.IGNORECASE,
+)
 
 _LATEST = re.compile(
     r"\b(?:latest|newest|most recent|what(?:'|’)?s new|what is new|anything new)\b",

@@ -3,6 +3,7 @@ from datetime import date
 import pytest
 
 from store.periods import asked_period, named_month
+from store.text import parse_topic
 
 THURSDAY = date(2026, 11, 26)
 
@@ -37,6 +38,19 @@ def test_no_period_and_quoted_words_are_left_alone() -> None:
     assert asked_period("Who won the cup?", THURSDAY) == (None, "Who won the cup?")
     assert asked_period('the "last week" tonight show', THURSDAY)[0] is not None  # "tonight"
     assert asked_period('the "last week" show', THURSDAY) == (None, 'the "last week" show')
+
+
+@pytest.mark.parametrize(
+    "question", ["What did the Today programme report?", "Who was on The Tonight Show?"]
+)
+def test_a_programme_named_after_a_day_is_no_period(question: str) -> None:
+    assert asked_period(question, THURSDAY) == (None, question)
+    assert asked_period(question.lower(), THURSDAY)[0] is not None  # lower case: the day
+
+
+def test_a_topic_keeps_a_programme_named_after_a_day() -> None:
+    assert parse_topic("guests on The Tonight Show").terms == ("guest", "tonight", "show")
+    assert parse_topic("guests tonight").terms == ("guest",)
 
 
 def test_a_period_holds_dates_and_times_by_their_day() -> None:
