@@ -121,6 +121,7 @@ def store_config(settings: Settings) -> StoreConfig:
             phrase_candidates=s.phrase_candidates,
             latest_within=s.latest_within,
             named_month_weight=s.named_month_weight,
+            nationality_weight=s.nationality_weight,
         ),
         alerts=AlertConfig(
             min_coverage=settings.alerts.min_coverage,

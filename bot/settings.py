@@ -63,6 +63,7 @@ class SearchSettings:
     phrase_candidates: int
     latest_within: float
     named_month_weight: float
+    nationality_weight: float
 
 
 @dataclasses.dataclass(frozen=True)

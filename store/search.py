@@ -19,6 +19,7 @@ from rank_bm25 import BM25Plus
 from store import postings
 from store.excerpts import Sentences, Window, best_windows, opening_window, sentences_of
 from store.models import Highlight, Hit, SearchPage, StoredArticle
+from store.nationalities import country_of
 from store.passages import sentence_spans
 from store.periods import Period, asked_period, named_month
 from store.queries import select_rows_in
@@ -56,6 +57,7 @@ class SearchConfig:
     phrase_candidates: int
     latest_within: float
     named_month_weight: float
+    nationality_weight: float
 
 
 # What a question asking only for the latest (or for a period) may also say: "the latest
@@ -145,10 +147,17 @@ class Searcher:
         if passages == 0:
             return [], {}
         doc_freqs = self._doc_freqs(terms)
-        if not doc_freqs:
-            return [], {}
         weights = {t: idf(passages, n) for t, n in doc_freqs.items()}
         config = self._config
+        # "the French minister" is also "the minister of France": a nationality word brings
+        # its country into the search, at a share of its weight (the word itself, where
+        # stored, still counts in full).
+        countries = {country_of(t) for t in terms} - {None} - set(weights)
+        for country, freq in self._doc_freqs(sorted(c for c in countries if c)).items():
+            doc_freqs[country] = freq
+            weights[country] = config.nationality_weight * idf(passages, freq)
+        if not doc_freqs:
+            return [], {}
         # A few more than asked: some may be passages deleted since they were indexed.
         best = postings.score(
             self._conn,
@@ -416,7 +425,12 @@ def _missing_words(
     words: list[str] = []
     listed_end = 0  # a compound's word parts ("COVID" of "COVID-19") are not listed again
     for token in iter_tokens(query):
-        if token.term in found or token.term in said or token.start < listed_end:
+        if (
+            token.term in found
+            or country_of(token.term) in found  # "French", found as "France"
+            or token.term in said
+            or token.start < listed_end
+        ):
             continue
         words.append(query[token.start : token.end])
         listed_end = token.end

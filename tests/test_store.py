@@ -496,6 +496,30 @@ def test_a_month_named_with_its_year_puts_that_months_story_first(settings: Sett
     assert [h.article.url for h in other] == plain
 
 
+def test_a_nationality_word_finds_its_country(settings: Settings) -> None:
+    store = _store(settings)
+    stories = [
+        ("france", "The farm minister of France resigned over the pension reform.", "2026-11-02"),
+        ("chile", "The farm minister of Chile resigned over the pension reform.", "2026-11-20"),
+    ]
+    store.add_articles(
+        [
+            article(
+                url=f"https://n.test/{name}", title="Minister resigns", text=text, published=day
+            )
+            for name, text, day in stories
+        ]
+    )
+    page = store.search("Why did the French farm minister resign?", 2)
+    # Without "France" for "French" the two tie, and the newer (Chile) would come first.
+    assert [h.article.url for h in page.hits] == ["https://n.test/france", "https://n.test/chile"]
+    hit = page.hits[0]
+    assert "France" in [hit.text[a:b] for a, b in hit.highlight.terms]
+    assert page.missing_words == ()  # "French" is in no article, but "France" is
+    # "Chileans" is found as "Chile"; "forestry" is in no article, and said so.
+    assert store.search("Chileans in forestry", 2).missing_words == ("forestry",)
+
+
 def test_asking_only_for_the_latest_lists_the_newest_articles(settings: Settings) -> None:
     store = _store(settings)
     store.add_articles(
