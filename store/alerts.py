@@ -10,15 +10,32 @@ from __future__ import annotations
 import logging
 import sqlite3
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from store.models import ChatSettings, Hit, PendingAlert, Subscription
+from store.nationalities import country_of
 from store.search import CorpusBM25, Searcher, highlight, idf
 from store.text import TopicQuery, contains_phrase, parse_topic
 
 log = logging.getLogger(__name__)
+
+
+def _forms(term: str) -> tuple[str, ...]:
+    """The terms that hold a topic's term: itself, and for a nationality word its country
+    too ("French election" is about "France's election"), as questions are answered."""
+    country = country_of(term)
+    return (term, country) if country else (term,)
+
+
+def _holds(words: set[str], term: str) -> bool:
+    return any(form in words for form in _forms(term))
+
+
+def _with_forms(terms: Iterable[str]) -> set[str]:
+    return {form for term in terms for form in _forms(term)}
 
 
 @dataclass(frozen=True)
@@ -91,11 +108,11 @@ class TopicMatcher:
     def _index(self, topic: _Topic) -> None:
         self._topics[topic.id] = topic
         self._keys[topic.id] = self._key_terms(topic)
-        for term in self._keys[topic.id]:
+        for term in _with_forms(self._keys[topic.id]):
             self._by_key[term].add(topic.id)
 
     def _unindex(self, topic_id: int) -> None:
-        for term in self._keys.pop(topic_id, ()):
+        for term in _with_forms(self._keys.pop(topic_id, ())):
             self._by_key[term].discard(topic_id)
             if not self._by_key[term]:
                 del self._by_key[term]
@@ -189,7 +206,7 @@ class TopicMatcher:
         ]
         if not candidates:
             return
-        needed = {t for topic in candidates for t in topic.parsed.terms}
+        needed = _with_forms(t for topic in candidates for t in topic.parsed.terms)
         scorer = CorpusBM25(
             docs, {t: self._weight(t) for t in needed}, avgdl, self._config.k1, self._config.b
         )
@@ -231,7 +248,7 @@ class TopicMatcher:
         weights = {t: self._weight(t) for t in query.terms}
         total = sum(weights.values()) or 1.0
         if (
-            sum(w for t, w in weights.items() if t in vocabulary) / total
+            sum(w for t, w in weights.items() if _holds(vocabulary, t)) / total
             < self._config.min_coverage
         ):
             return None  # not even the whole article covers enough of the topic
@@ -239,11 +256,11 @@ class TopicMatcher:
             self._config.common_word_share * self._passages,
             self._config.common_word_min_passages,
         )
-        scores = scorer.get_scores(list(query.terms))
+        scores = scorer.get_scores(sorted(_with_forms(query.terms)))
         best: tuple[float, int] | None = None
         for index, doc in enumerate(docs):
             present = set(doc)
-            matched = [t for t in query.terms if t in present]
+            matched = [t for t in query.terms if _holds(present, t)]
             if not matched or not all(contains_phrase(doc, p) for p in query.phrases):
                 continue
             if sum(weights[t] for t in matched) / total < self._config.min_coverage:
@@ -427,7 +444,7 @@ def _alert_hit(
     if row is None:
         return None
     text = str(row[0])
-    terms = set(parse_topic(topic).terms)
+    terms = _with_forms(parse_topic(topic).terms)
     return Hit(
         text=text,
         score=0.0,

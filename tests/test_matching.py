@@ -51,6 +51,12 @@ NEW = {
         text="Grey herons have started nesting weeks earlier than usual at the heronry in "
         "Arnside, volunteers said.",
     ),
+    "calais-ferry": article(
+        title="Night ferry cancelled",
+        url="https://n.test/calais-ferry",
+        text="The night ferry from Dover to Calais in France was cancelled because of high "
+        "winds, the operator said.",
+    ),
 }
 
 TOPICS = {
@@ -63,6 +69,7 @@ TOPICS = {
     "Harrow council footbridge": {"bridge-delay"},
     "brass band": {"harrow-fair"},
     "heron": {"heron-again", "grey-heron"},
+    "French ferry": {"calais-ferry"},  # a nationality word is met by its country
 }
 
 
@@ -97,6 +104,16 @@ def test_a_lower_threshold_would_let_single_common_words_through(settings: Setti
     )
     extra = _matches(loose) - {(t, n) for t, names in TOPICS.items() for n in names}
     assert extra, "a looser threshold should produce false alerts on this corpus"
+
+
+def test_an_alert_for_a_nationality_word_shows_its_country_in_bold(settings: Settings) -> None:
+    store = Store(store_config(settings))
+    store.add_subscription(1, 1, "French ferry", "instant")
+    store.add_articles([NEW["calais-ferry"]])
+    store.match_new_articles(100)
+    (alert,) = store.pending_alerts("9999", 10)
+    bold = [alert.hit.text[a:b] for a, b in alert.hit.highlight.terms]
+    assert bold == ["ferry", "France"]
 
 
 def test_old_articles_and_paused_topics_do_not_match(settings: Settings) -> None:
