@@ -51,16 +51,17 @@ _MONTHS = (
 ).split()
 _MONTH_YEAR = re.compile(
     r"\b(" + "|".join(_MONTHS) + r"|(?:jan|feb|mar|apr|jun|jul|aug|sept?|oct|nov|dec)\.?)"
-    r",? ((?:19|20)\d\d)\b",
+    r"(?: \d{1,2}(?:st|nd|rd|th)?)?,? ((?:19|20)\d\d)\b",
     re.IGNORECASE,
 )
 
 
 def named_month(question: str) -> Period | None:
-    """The month a question names with its year ("in September 2019", "Sept. 2019"), as the
-    period its news was published in: that month and the next, since an event late in a
-    month is often reported early in the next. Unlike "this week", it only prefers: the
-    question may ask about an event of that month in a later story."""
+    """The month a question names with its year ("in September 2019", "Sept. 2019", "on March
+    5, 2020", "5 March 2020"), as the period its news was published in: that month and the
+    next, since an event late in a month is often reported early in the next. Unlike "this
+    week", it only prefers: the question may ask about an event of that month in a later
+    story."""
     match = _MONTH_YEAR.search(question)
     if not match:
         return None

@@ -68,6 +68,9 @@ def test_a_period_holds_dates_and_times_by_their_day() -> None:
         ("What happened in Dec. 2020?", date(2020, 12, 1), date(2021, 2, 1)),
         ("November, 2018 election", date(2018, 11, 1), date(2019, 1, 1)),
         ("the May 2019 vote", date(2019, 5, 1), date(2019, 7, 1)),
+        ("the vote on March 5, 2020", date(2020, 3, 1), date(2020, 5, 1)),
+        ("the vote of 5 March 2020", date(2020, 3, 1), date(2020, 5, 1)),
+        ("on July 4th 2021", date(2021, 7, 1), date(2021, 9, 1)),
     ],
 )
 def test_a_named_month_spans_it_and_the_next(question: str, since: date, until: date) -> None:
