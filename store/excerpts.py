@@ -122,18 +122,19 @@ def _related(a: str, b: str) -> bool:
     return common >= max(4, shorter - 1)
 
 
-def _matching(tokens: AbstractSet[str], terms: Iterable[str]) -> set[str]:
-    """The question terms a sentence holds, allowing related word forms."""
-    found = set()
-    prefixes = {u[:4] for u in tokens}
+def _forms_in(vocabulary: AbstractSet[str], terms: Iterable[str]) -> dict[str, frozenset[str]]:
+    """For each question term, the words of ``vocabulary`` that are forms of it (itself
+    included), found once per text so that each sentence is then one set intersection."""
+    by_prefix: dict[str, list[str]] = {}
+    for word in vocabulary:
+        by_prefix.setdefault(word[:4], []).append(word)
+    forms = {}
     for term in terms:
-        if term in tokens or (
-            len(term) >= 4
-            and term[:4] in prefixes
-            and any(u[:4] == term[:4] and _related(term, u) for u in tokens)
-        ):
-            found.add(term)
-    return found
+        found = {term} if term in vocabulary else set()
+        if len(term) >= 4:
+            found.update(w for w in by_prefix.get(term[:4], ()) if _related(term, w))
+        forms[term] = frozenset(found)
+    return forms
 
 
 @dataclass(frozen=True)
@@ -209,7 +210,8 @@ def best_windows(
     sentences, words = analysed.spans, analysed.words
     if not sentences:
         return [Window(0, len(text), 0.0)]
-    found = [_matching(terms, weights.keys()) for terms in analysed.terms]
+    forms = [(t, f) for t, f in _forms_in(frozenset().union(*analysed.terms), weights).items() if f]
+    found = [{t for t, f in forms if not f.isdisjoint(terms)} for terms in analysed.terms]
     spread = {t: sum(1 for f in found if t in f) for t in weights}
     in_title = set(tokenize(title))
     distinct = {
