@@ -31,7 +31,10 @@ def _forms(term: str) -> tuple[str, ...]:
 
 
 def _holds(words: set[str], term: str) -> bool:
-    return any(form in words for form in _forms(term))
+    if term in words:  # the usual case, first: this runs for every topic and passage
+        return True
+    country = country_of(term)
+    return country is not None and country in words
 
 
 def _with_forms(terms: Iterable[str]) -> set[str]:
