@@ -359,8 +359,9 @@ HELP_HTML = """I answer questions about the news I have been given, with \
 <b>Ask</b>
 • In this chat, just type a question, e.g. <i>What did the council decide about the bridge?</i>
 • <i>What's new?</i> shows the newest stories; <i>yesterday</i>, <i>this week</i> or \
-<i>last month</i> in a question keeps to the news of then; put words in "quotes" to find \
-them exactly.
+<i>last month</i> in a question keeps to the news of then, and a month with its year \
+(<i>in March 2020</i>) puts that month's news first; put words in "quotes" to find them \
+exactly.
 • In groups, use /ask, mention me, or reply to one of my messages.
 
 <b>Commands</b>
