@@ -418,6 +418,16 @@ def test_equal_scores_put_the_newer_article_first(settings: Settings, newer: str
     assert len(hit.also_reported_by) == 1
 
 
+def _add_stories(store: Store, stories: list[tuple[str, str, str, str]]) -> None:
+    """(name, title, text, publication day) each, at https://n.test/<name>."""
+    store.add_articles(
+        [
+            article(url=f"https://n.test/{name}", title=title, text=text, published=day)
+            for name, title, text, day in stories
+        ]
+    )
+
+
 def test_asking_for_the_latest_puts_the_newest_close_match_first(settings: Settings) -> None:
     store = _store(settings)
     stories = [
@@ -442,12 +452,7 @@ def test_asking_for_the_latest_puts_the_newest_close_match_first(settings: Setti
             "2026-11-25",
         ),
     ]
-    store.add_articles(
-        [
-            article(url=f"https://n.test/{name}", title=title, text=text, published=day)
-            for name, title, text, day in stories
-        ]
-    )
+    _add_stories(store, stories)
     plain = [h.article.url for h in store.search("rail strike", 3).hits]
     assert plain[:2] == ["https://n.test/old", "https://n.test/new"]
     page = store.search("What's the latest on the rail strike?", 3)
@@ -462,27 +467,20 @@ def test_asking_for_the_latest_puts_the_newest_close_match_first(settings: Setti
 def test_a_month_named_with_its_year_puts_that_months_story_first(settings: Settings) -> None:
     store = _store(settings)
     # The earlier report matches the question's words a little better; the month decides.
-    stories = [
-        (
-            "march",
-            "Harbour flood warning",
-            "A harbour flood warning went out when the old harbour wall cracked under the "
-            "spring tide, the council said.",
-            "2019-03-12",
-        ),
-        (
-            "september",
-            "Harbour flood",
-            "Boats sank in the harbour flood after a storm cracked the sea wall; the "
-            "council said a warning came too late to save them.",
-            "2019-09-03",
-        ),
-    ]
-    store.add_articles(
+    warning = (
+        "A harbour flood warning went out when the old harbour wall cracked under the spring "
+        "tide, the council said."
+    )
+    flood = (
+        "Boats sank in the harbour flood after a storm cracked the sea wall; the council said "
+        "a warning came too late to save them."
+    )
+    _add_stories(
+        store,
         [
-            article(url=f"https://n.test/{name}", title=title, text=text, published=day)
-            for name, title, text, day in stories
-        ]
+            ("march", "Harbour flood warning", warning, "2019-03-12"),
+            ("september", "Harbour flood", flood, "2019-09-03"),
+        ],
     )
     plain = [h.article.url for h in store.search("harbour flood warning wall", 2).hits]
     assert plain == ["https://n.test/march", "https://n.test/september"]
@@ -498,17 +496,20 @@ def test_a_month_named_with_its_year_puts_that_months_story_first(settings: Sett
 
 def test_a_nationality_word_finds_its_country(settings: Settings) -> None:
     store = _store(settings)
-    stories = [
-        ("france", "The farm minister of France resigned over the pension reform.", "2026-11-02"),
-        ("chile", "The farm minister of Chile resigned over the pension reform.", "2026-11-20"),
-    ]
-    store.add_articles(
+    _add_stories(
+        store,
         [
-            article(
-                url=f"https://n.test/{name}", title="Minister resigns", text=text, published=day
+            (
+                name,
+                "Minister resigns",
+                f"The farm minister of {country} resigned over the pension reform.",
+                day,
             )
-            for name, text, day in stories
-        ]
+            for name, country, day in [
+                ("france", "France", "2026-11-02"),
+                ("chile", "Chile", "2026-11-20"),
+            ]
+        ],
     )
     page = store.search("Why did the French farm minister resign?", 2)
     # Without "France" for "French" the two tie, and the newer (Chile) would come first.
