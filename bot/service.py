@@ -122,6 +122,7 @@ def store_config(settings: Settings) -> StoreConfig:
             latest_within=s.latest_within,
             named_month_weight=s.named_month_weight,
             nationality_weight=s.nationality_weight,
+            copy_containment=s.copy_containment,
         ),
         alerts=AlertConfig(
             min_coverage=settings.alerts.min_coverage,

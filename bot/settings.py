@@ -64,6 +64,7 @@ class SearchSettings:
     latest_within: float
     named_month_weight: float
     nationality_weight: float
+    copy_containment: float
 
 
 @dataclasses.dataclass(frozen=True)

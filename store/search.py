@@ -58,6 +58,7 @@ class SearchConfig:
     latest_within: float
     named_month_weight: float
     nationality_weight: float
+    copy_containment: float
 
 
 # What a question asking only for the latest (or for a period) may also say: "the latest
@@ -260,6 +261,11 @@ class Searcher:
                 + article_weight * all_scores[h[0]] / top_all
                 for h in head
             }
+            _behind_fuller_copies(
+                combined,
+                {h[0]: {t for t in self._article_sentences(h[0])[2].terms if t} for h in head},
+                self._config.copy_containment,
+            )
             month = named_month(query)
             if month is not None:
                 # "in September 2019": the stories of that month come before follow-ups
@@ -435,6 +441,25 @@ def _missing_words(
         words.append(query[token.start : token.end])
         listed_end = token.end
     return tuple(dict.fromkeys(words))
+
+
+def _behind_fuller_copies(
+    combined: dict[int, float], sentences: dict[int, set[frozenset[str]]], containment: float
+) -> None:
+    """Move each article whose sentences (at least ``containment`` of them) are all in a
+    longer one right behind it: a trimmed copy or an earlier version says nothing the
+    fuller report does not, and may lack the answer. Sentences are compared by their terms,
+    so spacing and punctuation do not matter."""
+    for copy, own in sentences.items():
+        for fuller, theirs in sentences.items():
+            if (
+                copy != fuller
+                and own
+                and len(theirs) > len(own)
+                and combined[copy] >= combined[fuller]
+                and len(own & theirs) >= containment * len(own)
+            ):
+                combined[copy] = math.nextafter(combined[fuller], -math.inf)
 
 
 def _relative(span: tuple[int, int] | None, offset: int) -> tuple[int, int] | None:

@@ -494,6 +494,23 @@ def test_a_month_named_with_its_year_puts_that_months_story_first(settings: Sett
     assert [h.article.url for h in other] == plain
 
 
+def test_a_trimmed_copy_comes_behind_the_fuller_report(settings: Settings) -> None:
+    store = _store(settings)
+    lead = "The council approved the new footbridge over the Lune on Tuesday."
+    cost = "The footbridge will cost 2 million pounds and open in May, the council said."
+    rest = "Work starts in March. The old crossing closes for good in April."
+    _add_stories(
+        store,
+        [
+            ("full", "Footbridge approved", f"{lead} {cost} {rest}", "2026-11-02"),
+            # A shorter, newer copy: its short passage scores a little better by itself.
+            ("copy", "Footbridge approved", f"{cost} {lead}", "2026-11-20"),
+        ],
+    )
+    page = store.search("How much will the footbridge over the Lune cost?", 2)
+    assert [h.article.url for h in page.hits] == ["https://n.test/full", "https://n.test/copy"]
+
+
 def test_a_nationality_word_finds_its_country(settings: Settings) -> None:
     store = _store(settings)
     _add_stories(
