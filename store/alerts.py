@@ -31,10 +31,8 @@ def _forms(term: str) -> tuple[str, ...]:
 
 
 def _holds(words: set[str], term: str) -> bool:
-    if term in words:  # the usual case, first: this runs for every topic and passage
-        return True
-    country = country_of(term)
-    return country is not None and country in words
+    # The word itself first, the usual case: this runs for every topic and passage.
+    return term in words or country_of(term) in words
 
 
 def _with_forms(terms: Iterable[str]) -> set[str]:

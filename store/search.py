@@ -153,8 +153,8 @@ class Searcher:
         # "the French minister" is also "the minister of France": a nationality word brings
         # its country into the search, at a share of its weight (the word itself, where
         # stored, still counts in full).
-        countries = {country_of(t) for t in terms} - {None} - set(weights)
-        for country, freq in self._doc_freqs(sorted(c for c in countries if c)).items():
+        countries = sorted({c for t in terms if (c := country_of(t)) and c not in weights})
+        for country, freq in self._doc_freqs(countries).items():
             doc_freqs[country] = freq
             weights[country] = config.nationality_weight * idf(passages, freq)
         if not doc_freqs:
@@ -446,10 +446,10 @@ def _missing_words(
 def _behind_fuller_copies(
     combined: dict[int, float], sentences: dict[int, set[frozenset[str]]], containment: float
 ) -> None:
-    """Move each article whose sentences (at least ``containment`` of them) are all in a
-    longer one right behind it: a trimmed copy or an earlier version says nothing the
-    fuller report does not, and may lack the answer. Sentences are compared by their terms,
-    so spacing and punctuation do not matter."""
+    """Move each article whose sentences (at least ``containment`` of them) are in a longer
+    one right behind it: a trimmed copy or an earlier version says nothing the fuller
+    report does not, and may lack the answer. Sentences are compared by their terms, so
+    spacing and punctuation do not matter."""
     for copy, own in sentences.items():
         for fuller, theirs in sentences.items():
             if (
