@@ -426,8 +426,12 @@ def _missing_words(
     query: str, found: dict[str, float], phrases: Sequence[Phrase], missing: tuple[str, ...]
 ) -> tuple[str, ...]:
     """The question's words, as typed, whose terms no stored passage holds, leaving out the
-    words of quoted phrases already said to be missing."""
+    words of quoted phrases already said to be missing, and those of a named month ("in
+    September 2019"), which publication dates answer."""
     said = {t for p in phrases if p.text in missing for t in p.terms}
+    month = named_month(query)
+    if month is not None:
+        said.update(tokenize(month.words))
     words: list[str] = []
     listed_end = 0  # a compound's word parts ("COVID" of "COVID-19") are not listed again
     for token in iter_tokens(query):

@@ -489,6 +489,7 @@ def test_a_month_named_with_its_year_puts_that_months_story_first(settings: Sett
         "https://n.test/september",
         "https://n.test/march",
     ]
+    assert dated.missing_words == ()  # no text says "September 2019": the dates do
     # Only a preference: a month with no story of its own changes nothing.
     other = store.search("harbour flood warning wall in June 2021", 2).hits
     assert [h.article.url for h in other] == plain
