@@ -202,6 +202,7 @@ class Searcher:
         if (latest or period) and set(terms) <= _ANY_NEWS:
             return self._newest(asked, tuple(terms), limit, offset, period)
         phrases = question_phrases(query)
+        month = named_month(query)
         wanted = offset + limit + 1  # one more than the page tells whether there is more
         pool = max(self._config.candidates, 3 * max(wanted, self._config.rerank_articles))
         if phrases or period:
@@ -219,9 +220,11 @@ class Searcher:
             best_score.setdefault(article_id, score)
             all_scores[article_id] = all_scores.get(article_id, 0.0) + score
         kept: list[dict[str, Any]] = []
+        analysed_of: dict[int, Sentences] = {}  # the articles quoted so far, as analysed
 
         def windows_of(article_id: int) -> tuple[str, list[Window]]:
             title, text, analysed = self._article_sentences(article_id)
+            analysed_of[article_id] = analysed
             return text, best_windows(
                 text,
                 weights,
@@ -263,10 +266,9 @@ class Searcher:
             }
             _behind_fuller_copies(
                 combined,
-                {h[0]: {t for t in self._article_sentences(h[0])[2].terms if t} for h in head},
+                {h[0]: {t for t in analysed_of[h[0]].terms if t} for h in head},
                 self._config.copy_containment,
             )
-            month = named_month(query)
             if month is not None:
                 # "in September 2019": the stories of that month come before follow-ups
                 # and earlier reports on the same subject that match as well.
@@ -323,7 +325,7 @@ class Searcher:
             hits=hits,
             has_more=len(kept) > offset + limit,
             missing_phrases=missing,
-            missing_words=_missing_words(query, weights, phrases, missing) if hits else (),
+            missing_words=(_missing_words(query, weights, phrases, missing, month) if hits else ()),
             period=period.words if period else "",
         )
 
@@ -423,13 +425,16 @@ class Searcher:
 
 
 def _missing_words(
-    query: str, found: dict[str, float], phrases: Sequence[Phrase], missing: tuple[str, ...]
+    query: str,
+    found: dict[str, float],
+    phrases: Sequence[Phrase],
+    missing: tuple[str, ...],
+    month: Period | None,
 ) -> tuple[str, ...]:
     """The question's words, as typed, whose terms no stored passage holds, leaving out the
     words of quoted phrases already said to be missing, and those of a named month ("in
     September 2019"), which publication dates answer."""
     said = {t for p in phrases if p.text in missing for t in p.terms}
-    month = named_month(query)
     if month is not None:
         said.update(tokenize(month.words))
     words: list[str] = []
