@@ -398,6 +398,7 @@ def answer_json(page: SearchPage) -> dict[str, Any]:
         ],
         "missing_phrases": list(page.missing_phrases),
         "missing_words": list(page.missing_words),
+        "respelled": [{"typed": typed, "searched": stored} for typed, stored in page.respelled],
     }
 
 

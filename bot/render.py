@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 import itertools
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
@@ -239,8 +240,23 @@ def missing_words_note(page: SearchPage) -> str | None:
     more = len(page.missing_words) - len(words)
     if more:
         words.append(f"{more} more of your words" if more > 1 else "one more of your words")
-    listed = words[0] if len(words) == 1 else ", ".join(words[:-1]) + " or " + words[-1]
-    return f"No stored article mentions {listed}."
+    note = f"No stored article mentions {_either(words)}."
+    if page.respelled:
+        note += " Searched for " + _both(f"“{stored}”" for _, stored in page.respelled)
+        if len(page.missing_words) == 1:
+            note += " instead."
+        else:
+            note += " instead of " + _both(f"“{typed}”" for typed, _ in page.respelled) + "."
+    return note
+
+
+def _either(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " or " + items[-1]
+
+
+def _both(items: Iterable[str]) -> str:
+    listed = list(items)
+    return listed[0] if len(listed) == 1 else ", ".join(listed[:-1]) + " and " + listed[-1]
 
 
 NEWEST = "The newest stored news:"

@@ -123,6 +123,7 @@ def store_config(settings: Settings) -> StoreConfig:
             named_month_weight=s.named_month_weight,
             nationality_weight=s.nationality_weight,
             copy_containment=s.copy_containment,
+            spelling_weight=s.spelling_weight,
         ),
         alerts=AlertConfig(
             min_coverage=settings.alerts.min_coverage,

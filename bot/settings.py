@@ -65,6 +65,7 @@ class SearchSettings:
     named_month_weight: float
     nationality_weight: float
     copy_containment: float
+    spelling_weight: float
 
 
 @dataclasses.dataclass(frozen=True)

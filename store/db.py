@@ -156,6 +156,10 @@ class Store:
         """``today`` (the asker's) dates "yesterday" and "this week"; by default UTC's."""
         return self._snapshot(lambda: self.searcher.search(query, limit, offset, today))
 
+    def searched_terms(self, query: str) -> dict[str, float]:
+        """The terms a question is searched for, with their weights (see store/search.py)."""
+        return self._snapshot(lambda: self.searcher.searched_terms(query).weights)
+
     def rank(self, query: str, limit: int) -> list[tuple[int, float]]:
         return self._snapshot(
             lambda: [(pid, score) for pid, _, score in self.searcher.rank(query, limit)]

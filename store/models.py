@@ -74,6 +74,9 @@ class SearchPage:
     # Words of the question (as typed) that no stored passage holds at all: the hits match
     # the question without them.
     missing_words: tuple[str, ...] = ()
+    # Missing words searched for as a stored word one letter away ("Thunburg" as
+    # "Thunberg"): (as typed, as the quotes spell it).
+    respelled: tuple[tuple[str, str], ...] = ()
     # The question asked only for the latest news ("What's new?"): the hits are the newest
     # stored articles, each quoted from its start.
     newest: bool = False

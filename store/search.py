@@ -9,10 +9,10 @@ import dataclasses
 import math
 import sqlite3
 from collections import Counter, OrderedDict
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from rank_bm25 import BM25Plus
 
@@ -23,6 +23,7 @@ from store.nationalities import country_of
 from store.passages import sentence_spans
 from store.periods import Period, asked_period, named_month
 from store.queries import select_rows_in
+from store.spelling import can_respell, is_english_word, likeliest, near_spellings
 from store.text import (
     Phrase,
     asking_for_latest,
@@ -59,6 +60,7 @@ class SearchConfig:
     named_month_weight: float
     nationality_weight: float
     copy_containment: float
+    spelling_weight: float
 
 
 # What a question asking only for the latest (or for a period) may also say: "the latest
@@ -73,6 +75,19 @@ def _today() -> date:
 
 # Articles whose sentences a searcher keeps (a few hundred KB each at most).
 _SENTENCES_KEPT = 256
+
+
+class SearchedTerms(NamedTuple):
+    weights: dict[str, float]  # each searched term's weight (its idf, or a share of it)
+    doc_freqs: dict[str, int]  # the passages holding each
+    respellings: dict[str, str]  # a question term no passage holds -> the term searched for
+    avgdl: float
+
+
+class Ranking(NamedTuple):
+    passages: list[tuple[int, int, float]]  # (passage id, article id, score), best first
+    weights: dict[str, float]  # each searched term's weight (its idf, or a share of it)
+    respellings: dict[str, str]  # a question term no passage holds -> the term searched for
 
 
 class CorpusBM25(BM25Plus):  # type: ignore[misc]
@@ -134,19 +149,45 @@ class Searcher:
                 found[term] = int(row[0])
         return found
 
+    def _respellings(self, query: str, found: Collection[str]) -> dict[str, tuple[str, int]]:
+        """For each word of the question that no stored passage holds (nor, for a nationality
+        word, its country) and no English dictionary knows, the likeliest stored term one
+        letter away from its term, if any, with the passages holding it."""
+        respelled: dict[str, tuple[str, int]] = {}
+        for token in iter_tokens(query):
+            term = token.term
+            if (
+                term in found
+                or term in respelled
+                or country_of(term) in found
+                or not can_respell(term)
+                or is_english_word(query[token.start : token.end])
+            ):
+                continue
+            near = dict(
+                select_rows_in(
+                    self._conn,
+                    "SELECT term, df FROM term_stats WHERE term IN ({})",
+                    near_spellings(term),
+                )
+            )
+            if (best := likeliest(near)) is not None:
+                respelled[term] = (best, near[best])
+        return respelled
+
     def rank(self, query: str, limit: int) -> list[tuple[int, int, float]]:
         """(passage id, article id, score), best first, before any collapsing."""
-        return self._rank(query, limit)[0]
+        return self._rank(query, limit).passages
 
-    def _rank(
-        self, query: str, limit: int
-    ) -> tuple[list[tuple[int, int, float]], dict[str, float]]:
-        terms = query_terms(query[: self._config.max_query_chars])
-        if not terms:
-            return [], {}
+    def searched_terms(self, query: str) -> SearchedTerms:
+        """The terms a question is searched for, with their weights: its own terms that
+        stored passages hold, the countries of its nationality words and the likeliest
+        spellings of words no passage holds."""
+        query = query[: self._config.max_query_chars]
+        terms = query_terms(query)
         passages, avgdl = self._corpus()
-        if passages == 0:
-            return [], {}
+        if not terms or passages == 0:
+            return SearchedTerms({}, {}, {}, avgdl)
         doc_freqs = self._doc_freqs(terms)
         weights = {t: idf(passages, n) for t, n in doc_freqs.items()}
         config = self._config
@@ -157,13 +198,26 @@ class Searcher:
         for country, freq in self._doc_freqs(countries).items():
             doc_freqs[country] = freq
             weights[country] = config.nationality_weight * idf(passages, freq)
-        if not doc_freqs:
-            return [], {}
+        # A word no stored article holds is most likely misspelled ("Thunburg"): its
+        # likeliest near spelling is searched for instead, at a share of its weight.
+        respellings = self._respellings(query, doc_freqs)
+        for respelled, freq in respellings.values():
+            doc_freqs[respelled] = freq
+            weights[respelled] = max(
+                weights.get(respelled, 0.0), config.spelling_weight * idf(passages, freq)
+            )
+        return SearchedTerms(weights, doc_freqs, {t: r for t, (r, _) in respellings.items()}, avgdl)
+
+    def _rank(self, query: str, limit: int) -> Ranking:
+        searched = self.searched_terms(query)
+        if not searched.weights:
+            return Ranking([], {}, {})
+        config = self._config
         # A few more than asked: some may be passages deleted since they were indexed.
         best = postings.score(
             self._conn,
-            postings.BM25(weights, avgdl, config.k1, config.b),
-            doc_freqs,
+            postings.BM25(searched.weights, searched.avgdl, config.k1, config.b),
+            searched.doc_freqs,
             limit + 16,
             postings.Pruning(config.full_postings, config.rescore_pool, config.exact_top),
         )
@@ -175,7 +229,7 @@ class Searcher:
             )
         )
         ranked = [(pid, article_of[pid], score) for pid, score in best if pid in article_of]
-        return ranked[:limit], weights
+        return Ranking(ranked[:limit], searched.weights, searched.respellings)
 
     def search(
         self, query: str, limit: int, offset: int = 0, today: date | None = None
@@ -207,7 +261,7 @@ class Searcher:
         pool = max(self._config.candidates, 3 * max(wanted, self._config.rerank_articles))
         if phrases or period:
             pool = max(pool, self._config.phrase_candidates)
-        ranked, weights = self._rank(query, pool)
+        ranked, weights, respellings = self._rank(query, pool)
         missing: tuple[str, ...] = ()
         if phrases:
             ranked, missing = self._holding_phrases(ranked, phrases)
@@ -326,6 +380,7 @@ class Searcher:
             has_more=len(kept) > offset + limit,
             missing_phrases=missing,
             missing_words=(_missing_words(query, weights, phrases, missing, month) if hits else ()),
+            respelled=_respelled_words(query, respellings, hits),
             period=period.words if period else "",
         )
 
@@ -422,6 +477,27 @@ class Searcher:
             highlight=highlight(item["text"], terms, item.get("answer")),
             also_reported_by=tuple(self.article(a) for a in item["also"]),
         )
+
+
+def _respelled_words(
+    query: str, respellings: dict[str, str], hits: Sequence[Hit]
+) -> tuple[tuple[str, str], ...]:
+    """(the word as typed, the word searched for instead as the quotes spell it), for each
+    respelled word that one of the quotes holds (the others changed nothing shown)."""
+    if not respellings or not hits:
+        return ()
+    stored: dict[str, str] = {}
+    wanted = set(respellings.values())
+    for hit in hits:
+        for token in iter_tokens(hit.text):
+            if token.term in wanted:
+                stored.setdefault(token.term, hit.text[token.start : token.end])
+    pairs = {
+        query[token.start : token.end]: stored[respellings[token.term]]
+        for token in iter_tokens(query)
+        if token.term in respellings and respellings[token.term] in stored
+    }
+    return tuple(pairs.items())
 
 
 def _missing_words(

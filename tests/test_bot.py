@@ -104,6 +104,18 @@ async def test_words_no_article_holds_are_said_under_the_quotes(bot: SimpleNames
     assert answer["visible"].endswith("No stored article mentions “bicycles”.")
 
 
+async def test_a_misspelled_name_is_answered_and_the_spelling_named(
+    bot: SimpleNamespace,
+) -> None:
+    await _seed(bot)
+    await bot.fake.message("Which bird was seen at Leigton Moss?", sender=ALICE)
+    answer = await bot.fake.reply(ALICE["id"])
+    assert "purple heron" in answer["visible"]
+    assert answer["visible"].endswith(
+        "No stored article mentions “Leigton”. Searched for “Leighton” instead."
+    )
+
+
 async def test_whats_new_gets_the_newest_articles(bot: SimpleNamespace) -> None:
     await _seed(bot)
     await bot.fake.message("What's new?", sender=ALICE)

@@ -68,12 +68,27 @@ def test_ask_json_contract(capsys: pytest.CaptureFixture[str]) -> None:
     best = answer["results"][0]
     assert set(best) == {"url", "title", "source", "published", "text", "score"}
     assert answer["missing_phrases"] == []
-    assert answer["missing_words"] == []
+    assert answer["missing_words"] == [] and answer["respelled"] == []
     assert best["url"] == "https://northern-wire.test/heron-sighting"
     assert best["published"] == "2026-11-10"
     assert "purple heron" in best["text"]
     scores = [r["score"] for r in answer["results"]]
     assert scores == sorted(scores, reverse=True)
+
+
+def test_ask_json_names_a_respelled_word(capsys: pytest.CaptureFixture[str]) -> None:
+    run(capsys, "ingest", str(DATA / "sample.jsonl"))
+    code, out, _ = run(capsys, "ask", "--json", "--limit", "1", "heron at Leigton Moss")
+    assert code == 0
+    answer = json.loads(out)
+    assert answer["results"][0]["url"] == "https://northern-wire.test/heron-sighting"
+    assert answer["missing_words"] == ["Leigton"]
+    assert answer["respelled"] == [{"typed": "Leigton", "searched": "Leighton"}]
+    code, out, _ = run(capsys, "ask", "heron at Leigton Moss")
+    assert code == 0
+    assert out.rstrip().endswith(
+        "No stored article mentions “Leigton”. Searched for “Leighton” instead."
+    )
 
 
 def test_ask_reads_questions_from_stdin(
@@ -104,6 +119,7 @@ def test_empty_database_answers_nothing_yet(capsys: pytest.CaptureFixture[str]) 
         "results": [],
         "missing_phrases": [],
         "missing_words": [],
+        "respelled": [],
     }
 
 

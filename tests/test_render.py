@@ -218,6 +218,27 @@ def test_words_in_no_stored_article_are_said_after_the_quotes() -> None:
     )
 
 
+def test_a_respelled_word_is_said_with_what_was_searched_instead() -> None:
+    text = "Thunberg began the strike."
+    page = dataclasses.replace(
+        _page(text, "Thunburg strike"),
+        missing_words=("Thunburg",),
+        respelled=(("Thunburg", "Thunberg"),),
+    )
+    assert render.answer_text(page, now=NOW).endswith(
+        "No stored article mentions “Thunburg”. Searched for “Thunberg” instead."
+    )
+    several = dataclasses.replace(
+        page,
+        missing_words=("Thunburg", "bicycles", "Zamperonni"),
+        respelled=(("Thunburg", "Thunberg"), ("Zamperonni", "Zamperoni")),
+    )
+    assert telegram_html_text(render.answer_html(several, now=NOW)).endswith(
+        "No stored article mentions “Thunburg”, “bicycles” or “Zamperonni”. Searched for "
+        "“Thunberg” and “Zamperoni” instead of “Thunburg” and “Zamperonni”."
+    )
+
+
 def test_quotes_from_one_article_in_a_row_share_one_attribution() -> None:
     text = "The council approved the bridge on Tuesday."
     first, second = _page(text, "bridge", n=2).hits

@@ -539,6 +539,41 @@ def test_a_nationality_word_finds_its_country(settings: Settings) -> None:
     assert store.search("Chileans in forestry", 2).missing_words == ("forestry",)
 
 
+def test_a_misspelled_name_is_searched_as_the_stored_spelling(settings: Settings) -> None:
+    store = _store(settings)
+    _add_stories(
+        store,
+        [
+            (
+                "strike",
+                "School strike",
+                "Greta Thunberg began her school strike outside parliament in August 2018.",
+                "2026-11-02",
+            ),
+            (
+                "harvest",
+                "Harvest",
+                "The school harvest fair opened outside the town hall.",
+                "2026-11-20",
+            ),
+        ],
+    )
+    page = store.search("When was the Thunburg strike outside parliament?", 2)
+    assert page.hits[0].article.url == "https://n.test/strike"
+    hit = page.hits[0]
+    assert "Thunberg" in [hit.text[a:b] for a, b in hit.highlight.terms]
+    assert page.missing_words == ("Thunburg",)
+    assert page.respelled == (("Thunburg", "Thunberg"),)
+    # Without the respelling "Thunburg" matches nothing, and "harvest" answers "Thunburg".
+    assert store.search("Thunburg", 2).hits[0].article.url == "https://n.test/strike"
+    # Spelled right, or an English word no article holds, or too short: searched as typed.
+    assert store.search("When did Thunberg strike?", 2).respelled == ()
+    annulled = store.search("Was the school fair annulled?", 2)
+    assert annulled.missing_words == ("annulled",) and annulled.respelled == ()
+    assert store.search("Thnbreg strike", 2).respelled == ()  # two letters off
+    assert store.search("school fari", 2).respelled == ()  # "fair", but four letters
+
+
 def test_asking_only_for_the_latest_lists_the_newest_articles(settings: Settings) -> None:
     store = _store(settings)
     store.add_articles(
