@@ -146,6 +146,12 @@ class AlertService:
             )
         return await self.store.add_subscription(chat_id, user_id, topic, "instant")
 
+    async def respellings(self, topic: str) -> tuple[tuple[str, str], ...]:
+        """Words of a topic that no stored article holds but that look like a typo of a
+        stored word: (as typed, as stored), for a "did you mean" under the confirmation.
+        Topics match new articles word for word, so they are not respelled themselves."""
+        return (await self.store.search(topic, 3)).respelled
+
     async def subscriptions(self, chat_id: int) -> list[Subscription]:
         return await self.store.subscriptions(chat_id)
 

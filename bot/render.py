@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import html
 import itertools
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
@@ -248,6 +248,15 @@ def missing_words_note(page: SearchPage) -> str | None:
         else:
             note += " instead of " + _both(f"“{typed}”" for typed, _ in page.respelled) + "."
     return note
+
+
+def did_you_mean(respelled: Sequence[tuple[str, str]]) -> str:
+    """HTML: a topic's words no stored article holds, and the stored words they look like."""
+    if not respelled:
+        return ""
+    typed = _either([f"“{html.escape(t, quote=False)}”" for t, _ in respelled])
+    stored = _either([f"“{html.escape(s, quote=False)}”" for _, s in respelled])
+    return f"No stored article mentions {typed} yet. Did you mean {stored}?"
 
 
 def _either(items: list[str]) -> str:

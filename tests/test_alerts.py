@@ -62,6 +62,23 @@ def _alerts(fake: FakeBotAPI, chat_id: int) -> list[dict[str, Any]]:
     return [m for m in fake.sent_to(chat_id) if m["visible"].startswith(("🔔", "📰"))]
 
 
+async def test_a_topic_word_that_looks_misspelled_gets_a_did_you_mean(
+    bot: SimpleNamespace,
+) -> None:
+    await bot.deps.service.ingest_articles([("t", FAIR), ("t", HERON)])
+    confirm = await _subscribe(bot.fake, "heron Leigton")
+    assert "Subscribed to" in confirm["visible"]
+    assert confirm["visible"].endswith(
+        "No stored article mentions “Leigton” yet. Did you mean “Leighton”?"
+    )
+    assert "<i>No stored article" in confirm["text"]
+    # The topic is kept as typed: it matches new stories word for word.
+    (sub,) = await bot.deps.alerts.subscriptions(ALICE["id"])
+    assert sub.query == "heron Leigton"
+    plain = await _subscribe(bot.fake, "winter fair")
+    assert "Did you mean" not in plain["visible"]
+
+
 async def test_subscribe_then_only_matching_news_alerts(bot: SimpleNamespace) -> None:
     confirm = await _subscribe(bot.fake, '"purple heron"')
     assert "Subscribed to" in confirm["visible"] and "purple heron" in confirm["visible"]

@@ -92,10 +92,11 @@ async def subscribe(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         return
     topic = html.escape(sub.query)
     if created:
+        hint = render.did_you_mean(await deps(context).alerts.respellings(sub.query))
         await reply(
             update,
             f"Subscribed to <b>{topic}</b>. I will tell you when new stories "
-            "match. /subscriptions shows your topics.",
+            "match. /subscriptions shows your topics." + (f"\n\n<i>{hint}</i>" if hint else ""),
         )
     else:
         await reply(update, f"You are already subscribed to <b>{topic}</b>.")
