@@ -23,7 +23,13 @@ from store.nationalities import country_of
 from store.passages import sentence_spans
 from store.periods import Period, asked_period, named_month
 from store.queries import select_rows_in
-from store.spelling import can_respell, is_english_word, likeliest, near_spellings
+from store.spelling import (
+    MAX_LOOKED_UP,
+    can_respell,
+    is_english_word,
+    likeliest,
+    near_spellings,
+)
 from store.text import (
     Phrase,
     asking_for_latest,
@@ -154,16 +160,20 @@ class Searcher:
         word, its country) and no English dictionary knows, the likeliest stored term one
         letter away from its term, if any, with the passages holding it."""
         respelled: dict[str, tuple[str, int]] = {}
+        looked_up: set[str] = set()
         for token in iter_tokens(query):
             term = token.term
             if (
                 term in found
-                or term in respelled
+                or term in looked_up
                 or country_of(term) in found
                 or not can_respell(term)
                 or is_english_word(query[token.start : token.end])
             ):
                 continue
+            if len(looked_up) == MAX_LOOKED_UP:
+                break
+            looked_up.add(term)
             near = dict(
                 select_rows_in(
                     self._conn,

@@ -17,6 +17,9 @@ from spellchecker import SpellChecker
 _LETTERS = string.ascii_lowercase
 # Shorter words have too many real neighbours ("dutch" is one letter from "ditch").
 MIN_LETTERS = 5
+# Words looked up per question, at most: a typo or two is usual; a question of hundreds of
+# unknown words (gibberish, another language) would cost a lookup each for nothing.
+MAX_LOOKED_UP = 5
 
 
 def can_respell(term: str) -> bool:

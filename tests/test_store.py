@@ -572,6 +572,11 @@ def test_a_misspelled_name_is_searched_as_the_stored_spelling(settings: Settings
     assert annulled.missing_words == ("annulled",) and annulled.respelled == ()
     assert store.search("Thnbreg strike", 2).respelled == ()  # two letters off
     assert store.search("school fari", 2).respelled == ()  # "fair", but four letters
+    # At most five unknown words are looked up: hundreds (gibberish) would cost for nothing.
+    assert store.search("zqxjk " * 4 + "Thunburg strike", 2).respelled == (
+        ("Thunburg", "Thunberg"),
+    )
+    assert store.search("zqxjk zqxjl zqxjm zqxjn zqxjo Thunburg strike", 2).respelled == ()
 
 
 def test_asking_only_for_the_latest_lists_the_newest_articles(settings: Settings) -> None:
