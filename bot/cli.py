@@ -101,6 +101,15 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("--json", action="store_true", help="print JSON")
     ask.add_argument("--limit", type=_positive_int, metavar="N", help="excerpts per answer")
 
+    remove = commands.add_parser(
+        "remove",
+        help="delete stored articles by their links",
+        description="Delete the articles stored at these links, with their passages and any "
+        "alert about them not sent yet: they are never quoted again.",
+    )
+    _common_options(remove, top=False)
+    remove.add_argument("urls", nargs="+", metavar="URL")
+
     stats = commands.add_parser("stats", help="show what is stored")
     _common_options(stats, top=False)
     stats.add_argument("--json", action="store_true", help="print JSON")
@@ -570,8 +579,25 @@ async def cmd_backup(service: NewsService, args: argparse.Namespace) -> int:
     return 0
 
 
+async def cmd_remove(service: NewsService, args: argparse.Namespace) -> int:
+    failed = 0
+    for url in args.urls:
+        if not is_web_url(url.strip()):
+            failed += 1
+            print(f"failed: {url}: not an http(s) link")
+            continue
+        removed = await service.remove(url)
+        if removed is None:
+            failed += 1
+            print(f"failed: {url}: no article is stored at that link")
+        else:
+            print(f"removed: {removed.title} ({removed.url})")
+    return 1 if failed else 0
+
+
 COMMANDS = {
     "ingest": cmd_ingest,
+    "remove": cmd_remove,
     "ask": cmd_ask,
     "stats": cmd_stats,
     "chat": cmd_chat,

@@ -396,6 +396,7 @@ exactly.
 /settings — timezone, digest hour, quiet hours
 /addfeed <i>address</i> — read an RSS or Atom feed (admins)
 /feeds — the feeds I read
+/forget <i>link</i> — remove a stored article (admins)
 /stats — how much I know
 /sources — where my news comes from
 /help — this text"""

@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from bot import extract
 from bot.fetch import HTML_TYPES, AddressPolicy, Fetcher, FetchError, close_session, make_session
 from bot.settings import Settings
-from bot.urls import find_urls, is_web_url
+from bot.urls import canonical_url, find_urls, is_web_url
 from store.alerts import AlertConfig
 from store.articles import PreparedArticle, prepare_article
 from store.db import AsyncStore, StoreConfig
@@ -32,6 +32,7 @@ from store.models import (
     SearchPage,
     SourceSummary,
     Stats,
+    StoredArticle,
 )
 from store.search import SearchConfig
 
@@ -293,6 +294,14 @@ class NewsService:
 
     async def stats(self) -> Stats:
         return await self.store.stats()
+
+    async def remove(self, link: str) -> StoredArticle | None:
+        """Delete the stored article at this link (as stored, or the same page with tracking
+        parameters, "www." and the like); None if no article is stored there."""
+        link = link.strip()
+        if not is_web_url(link):
+            return None
+        return await self.store.remove_article([link, canonical_url(link)])
 
 
 @asynccontextmanager

@@ -5,10 +5,11 @@ from __future__ import annotations
 import hashlib
 import sqlite3
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from store.models import AddResult, AddStatus, ArticleInput
+from store.models import AddResult, AddStatus, ArticleInput, StoredArticle
 from store.passages import normalise_article_text, split_passages
 from store.postings import next_passage_id
 from store.text import normalised_for_hash, tokenize
@@ -101,11 +102,7 @@ def add_article(
             " content_hash = :content_hash, text = :text WHERE id = :id",
             {**fields, "id": article_id},
         )
-        for (terms,) in conn.execute(
-            "SELECT terms FROM passages WHERE article_id = ?", (article_id,)
-        ):
-            doc_freqs.subtract(set(terms.split()))
-        conn.execute("DELETE FROM passages WHERE article_id = ?", (article_id,))
+        _drop_passages(conn, article_id, doc_freqs)
         status = AddStatus.UPDATED
     else:
         cursor = conn.execute(
@@ -132,6 +129,37 @@ def add_article(
         rows,
     )
     return AddResult(status, article_id, title, len(rows))
+
+
+def _drop_passages(conn: sqlite3.Connection, article_id: int, doc_freqs: Counter[str]) -> None:
+    """Delete an article's passages (triggers keep the corpus statistics and mark them stale
+    in the search index), collecting the document-frequency change in ``doc_freqs``."""
+    for (terms,) in conn.execute("SELECT terms FROM passages WHERE article_id = ?", (article_id,)):
+        doc_freqs.subtract(set(terms.split()))
+    conn.execute("DELETE FROM passages WHERE article_id = ?", (article_id,))
+
+
+def remove_article(conn: sqlite3.Connection, urls: Sequence[str]) -> StoredArticle | None:
+    """Delete the article stored under one of ``urls`` (as its canonical URL or its URL),
+    with its passages and any alert about it not sent yet; the article as it was, or None if
+    none is stored there. Inside the caller's transaction."""
+    if not urls:
+        return None
+    marks = ",".join("?" * len(urls))
+    row = conn.execute(
+        "SELECT id, url, title, source, source_url, published, ingested_at FROM articles"
+        f" WHERE canonical_url IN ({marks}) OR url IN ({marks}) ORDER BY id LIMIT 1",
+        (*urls, *urls),
+    ).fetchone()
+    if row is None:
+        return None
+    removed = StoredArticle(*row)
+    doc_freqs: Counter[str] = Counter()
+    _drop_passages(conn, removed.id, doc_freqs)
+    update_term_stats(conn, doc_freqs)
+    # Pending alerts about it go with it (ON DELETE CASCADE); sent ones are history.
+    conn.execute("DELETE FROM articles WHERE id = ?", (removed.id,))
+    return removed
 
 
 def update_term_stats(conn: sqlite3.Connection, doc_freqs: Counter[str]) -> None:

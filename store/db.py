@@ -22,7 +22,13 @@ import sqlite_utils
 
 from store import alerts, feeds, postings
 from store.alerts import AlertConfig, TopicMatcher
-from store.articles import PreparedArticle, add_article, prepare_article, update_term_stats
+from store.articles import (
+    PreparedArticle,
+    add_article,
+    prepare_article,
+    remove_article,
+    update_term_stats,
+)
 from store.migrations import migrate
 from store.models import (
     AddResult,
@@ -34,6 +40,7 @@ from store.models import (
     SearchPage,
     SourceSummary,
     Stats,
+    StoredArticle,
     Subscription,
 )
 from store.search import SearchConfig, Searcher
@@ -134,6 +141,11 @@ class Store:
             return results
 
         return self._transaction(write)
+
+    def remove_article(self, urls: Sequence[str]) -> StoredArticle | None:
+        """Delete the article stored under one of ``urls`` and everything about it: it is
+        never quoted or alerted about again. The article as it was, or None."""
+        return self._transaction(lambda c: remove_article(c, urls))
 
     def index_pending(self) -> int:
         """Add passages not yet in the search index (after a bulk import); returns how many."""
@@ -369,6 +381,9 @@ class AsyncStore:
         self, articles: Sequence[ArticleInput | PreparedArticle], *, defer_index: bool = False
     ) -> list[AddResult]:
         return await self._write(lambda s: s.add_articles(articles, defer_index=defer_index))
+
+    async def remove_article(self, urls: Sequence[str]) -> StoredArticle | None:
+        return await self._write(lambda s: s.remove_article(urls))
 
     async def index_pending(self) -> int:
         return await self._write(lambda s: s.index_pending())

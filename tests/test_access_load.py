@@ -65,6 +65,25 @@ async def test_friends_ask_but_only_admins_add(private_bot: SimpleNamespace) -> 
     assert "reply_markup" not in listing  # no remove buttons for non-admins
 
 
+async def test_only_admins_remove_stored_articles(private_bot: SimpleNamespace) -> None:
+    fake, deps = private_bot.fake, private_bot.deps
+    link = "https://northern-wire.test/heron-sighting"
+    for sender in [STRANGER, FRIEND]:
+        await fake.message(f"/forget {link}", sender=sender)
+        refusal = await fake.reply(sender["id"])
+        assert refusal["visible"] == "Only the bot's admins can remove stored articles."
+    assert (await deps.service.stats()).articles == 8
+    await fake.message(f"/forget {link}", sender=OWNER)
+    done = await fake.reply(OWNER["id"])
+    assert done["visible"] == (
+        "Removed Rare purple heron spotted at Leighton Moss reserve. "
+        "It will not be quoted or alerted about again."
+    )
+    assert (await deps.service.stats()).articles == 7
+    await fake.message("purple heron Leighton Moss", sender=FRIEND)
+    assert "purple heron" not in (await fake.reply(FRIEND["id"], after=1))["visible"].lower()
+
+
 async def test_buttons_belong_to_their_chat(private_bot: SimpleNamespace) -> None:
     fake, deps = private_bot.fake, private_bot.deps
     await fake.message("Harrow", sender=FRIEND)

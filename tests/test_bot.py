@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from types import SimpleNamespace
+from typing import Any
 
 import pytest
 from aiohttp import web
@@ -68,6 +69,7 @@ async def test_commands_are_registered_at_start(bot: SimpleNamespace) -> None:
         "subscriptions",
         "settings",
         "feeds",
+        "forget",
         "stats",
         "sources",
         "help",
@@ -114,6 +116,27 @@ async def test_a_misspelled_name_is_answered_and_the_spelling_named(
     assert answer["visible"].endswith(
         "No stored article mentions “Leigton”. Searched for “Leighton” instead."
     )
+
+
+async def test_forget_removes_a_stored_article_by_its_link(bot: SimpleNamespace) -> None:
+    await _seed(bot)
+    replies: list[dict[str, Any]] = []
+    for text in [
+        "/forget",
+        "/forget the heron story",
+        "/forget https://northern-wire.test/nothing-here",
+        "/forget http://www.northern-wire.test/heron-sighting/?utm_source=tg",
+        "Where was the purple heron seen?",
+    ]:
+        await bot.fake.message(text, sender=ALICE)
+        replies.append(await bot.fake.reply(ALICE["id"], after=len(replies)))
+    visible = [r["visible"] for r in replies]
+    assert visible[0].startswith("Put the link of a stored article after the command")
+    assert visible[1].startswith("That is not a link.")
+    assert visible[2] == "No article is stored at that link."
+    assert visible[3].startswith("Removed Rare purple heron spotted at Leighton Moss reserve.")
+    assert "<b>Rare purple heron" in replies[3]["text"]
+    assert "Leighton Moss" not in visible[4]
 
 
 async def test_whats_new_gets_the_newest_articles(bot: SimpleNamespace) -> None:

@@ -91,6 +91,28 @@ def test_ask_json_names_a_respelled_word(capsys: pytest.CaptureFixture[str]) -> 
     )
 
 
+def test_remove_deletes_stored_articles_by_link(capsys: pytest.CaptureFixture[str]) -> None:
+    run(capsys, "ingest", str(DATA / "sample.jsonl"))
+    code, out, _ = run(
+        capsys,
+        "remove",
+        "https://www.northern-wire.test/heron-sighting?utm_source=x",
+        "https://northern-wire.test/nothing",
+        "heron",
+    )
+    assert code == 1
+    assert out.splitlines() == [
+        "removed: Rare purple heron spotted at Leighton Moss reserve "
+        "(https://northern-wire.test/heron-sighting)",
+        "failed: https://northern-wire.test/nothing: no article is stored at that link",
+        "failed: heron: not an http(s) link",
+    ]
+    code, out, _ = run(capsys, "ask", "--json", "purple heron Leighton Moss")
+    assert "heron-sighting" not in out
+    code, out, _ = run(capsys, "ingest", str(DATA / "sample.jsonl"))
+    assert "saved: Rare purple heron spotted at Leighton Moss reserve" in out
+
+
 def test_ask_reads_questions_from_stdin(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -539,6 +539,52 @@ def test_a_nationality_word_finds_its_country(settings: Settings) -> None:
     assert store.search("Chileans in forestry", 2).missing_words == ("forestry",)
 
 
+def test_a_removed_article_is_gone_for_good_and_may_be_stored_again(settings: Settings) -> None:
+    store = _store(settings)
+    heron = article(
+        url="https://news.test/heron",
+        title="Purple heron seen",
+        text="A purple heron was seen in the reed beds at Leighton Moss on Monday.",
+    )
+    fair = article(
+        url="https://news.test/fair",
+        title="Winter fair opens",
+        text="The winter fair opened in the market square with a brass band.",
+    )
+    store.add_articles([heron, fair])
+    store.add_subscription(1, 1, "purple heron", "instant")
+    later = article(
+        url="https://other.test/heron",
+        title="Purple heron stays on",
+        text="The purple heron stayed a second week, feeding at dawn by the visitor hide.",
+    )
+    store.add_articles([later])
+    store.match_new_articles(100)
+    assert store.pending_alerts("9999", 10)  # an alert about the later story waits
+
+    removed = store.remove_article(["https://other.test/heron"])
+    assert removed is not None and removed.title == "Purple heron stays on"
+    assert store.pending_alerts("9999", 10) == []  # no alert about a removed article
+    gone = store.remove_article(["https://news.test/heron?utm_source=x", "https://news.test/heron"])
+    assert gone is not None and gone.url == "https://news.test/heron"
+    assert store.remove_article(["https://news.test/heron"]) is None
+    assert store.search("purple heron", 3).hits == ()
+    assert store.stats().articles == 1
+    assert "heron" not in {t for (t,) in store.conn.execute("SELECT term FROM term_stats")}
+    assert dict(store.conn.execute("SELECT term, df FROM term_stats")) == document_frequencies(
+        store.conn
+    )
+    assert store.integrity_problems() == []
+    store.close()
+
+    again = _store(settings)  # after a restart: still gone, and the fair still answers
+    assert again.search("purple heron", 3).hits == ()
+    assert again.search("brass band fair", 3).hits[0].article.url == "https://news.test/fair"
+    (result,) = again.add_articles([heron])
+    assert result.status == AddStatus.SAVED
+    assert again.search("purple heron", 3).hits[0].article.url == "https://news.test/heron"
+
+
 def test_a_misspelled_name_is_searched_as_the_stored_spelling(settings: Settings) -> None:
     store = _store(settings)
     _add_stories(

@@ -31,6 +31,7 @@ COMMANDS = [
     ("subscriptions", "your topics: pause, digest, delete"),
     ("settings", "timezone, digest hour, quiet hours"),
     ("feeds", "the news feeds I read"),
+    ("forget", "remove a stored article by its link (admins)"),
     ("stats", "how much news I know"),
     ("sources", "where my news comes from"),
     ("help", "what I can do"),
@@ -51,6 +52,7 @@ def register(app: Application) -> None:  # type: ignore[type-arg]
     app.add_handler(CommandHandler("settings", subscriptions.settings_command))
     app.add_handler(CommandHandler("addfeed", feeds.add_feed))
     app.add_handler(CommandHandler("feeds", feeds.list_feeds))
+    app.add_handler(CommandHandler("forget", ingest.forget))
     app.add_handler(CallbackQueryHandler(ask.more_button, pattern=r"^more:"))
     app.add_handler(CallbackQueryHandler(subscriptions.button, pattern=r"^sub:"))
     app.add_handler(CallbackQueryHandler(feeds.button, pattern=r"^feed:"))

@@ -72,6 +72,19 @@ async def permitted(update: Update, context: ContextTypes.DEFAULT_TYPE, action: 
     return True
 
 
+def manages_news(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
+    """Whether this user may manage feeds and remove stored articles: the bot's admins, or,
+    with no admins configured, whoever may add news."""
+    d = deps(context)
+    user, chat = update.effective_user, update.effective_chat
+    user_id = user.id if user else None
+    if d.access.is_admin(user_id):
+        return True
+    return not d.service.settings.access.admins and d.access.allows(
+        Action.ADD, user_id, chat.id if chat else None
+    )
+
+
 async def reply(update: Update, html: str, **kwargs: object) -> Message | None:
     """Reply in HTML to the update's message (or send to its chat)."""
     message = update.effective_message

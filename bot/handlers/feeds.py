@@ -13,26 +13,13 @@ from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
 from bot import render
-from bot.access import Action
 from bot.feeds import FeedError
-from bot.handlers.common import deps, reply, typing
+from bot.handlers.common import deps, manages_news, reply, typing
 from store.models import Feed
 
 log = logging.getLogger(__name__)
 
 ADMINS_ONLY = "Only the bot's admins can manage feeds."
-
-
-def _is_feed_admin(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
-    """Admins manage feeds; with no admins configured, whoever may add news does."""
-    d = deps(context)
-    user, chat = update.effective_user, update.effective_chat
-    user_id = user.id if user else None
-    if d.access.is_admin(user_id):
-        return True
-    return not d.service.settings.access.admins and d.access.allows(
-        Action.ADD, user_id, chat.id if chat else None
-    )
 
 
 def _listing(feeds: list[Feed], now: datetime) -> tuple[str, InlineKeyboardMarkup | None]:
@@ -65,7 +52,7 @@ async def add_feed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     message = update.effective_message
     if message is None:
         return
-    if not _is_feed_admin(update, context):
+    if not manages_news(update, context):
         await reply(update, ADMINS_ONLY)
         return
     url = re.sub(r"^/\S+", "", message.text or "", count=1).strip()
@@ -95,7 +82,7 @@ async def add_feed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 async def list_feeds(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     feeds = await deps(context).feeds.feeds()
     text, markup = _listing(feeds, datetime.now(UTC))
-    if not _is_feed_admin(update, context):
+    if not manages_news(update, context):
         markup = None
     await reply(update, text, reply_markup=markup)
 
@@ -104,7 +91,7 @@ async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     query = update.callback_query
     if query is None or query.data is None:
         return
-    if not _is_feed_admin(update, context):
+    if not manages_news(update, context):
         await query.answer(ADMINS_ONLY, show_alert=True)
         return
     try:

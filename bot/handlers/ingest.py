@@ -1,8 +1,11 @@
-"""Adding news from Telegram: forwards, pasted links, documents, channel posts and edits."""
+"""Adding news from Telegram: forwards, pasted links, documents, channel posts and edits;
+and /forget, removing a stored article."""
 
 from __future__ import annotations
 
+import html
 import logging
+import re
 
 from telegram import (
     Chat,
@@ -18,9 +21,9 @@ from telegram.ext import ContextTypes
 
 from bot import render
 from bot.access import Action
-from bot.handlers.common import deps, permitted, reply, typing
+from bot.handlers.common import deps, manages_news, permitted, reply, typing
 from bot.service import IngestOutcome, Post
-from bot.urls import find_urls
+from bot.urls import find_urls, is_web_url
 
 log = logging.getLogger(__name__)
 
@@ -158,3 +161,31 @@ async def channel_post(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     outcomes = await deps(context).service.ingest_post(post, label=post.url or post.source)
     for outcome in outcomes:
         log.info("channel %s: %s %s", message.chat.id, outcome.status, outcome.title or "")
+
+
+FORGET_USAGE = (
+    "Put the link of a stored article after the command, e.g. /forget https://example.org/story"
+)
+
+
+async def forget(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/forget LINK: remove a stored article (one added by mistake, or spam)."""
+    message = update.effective_message
+    if message is None:
+        return
+    if not manages_news(update, context):
+        await reply(update, "Only the bot's admins can remove stored articles.")
+        return
+    link = re.sub(r"^/\S+", "", message.text or "", count=1).strip()
+    if not link:
+        await reply(update, FORGET_USAGE)
+        return
+    if not is_web_url(link):
+        await reply(update, "That is not a link. " + FORGET_USAGE)
+        return
+    removed = await deps(context).service.remove(link)
+    if removed is None:
+        await reply(update, "No article is stored at that link.")
+        return
+    title = html.escape(removed.title, quote=False)
+    await reply(update, f"Removed <b>{title}</b>. It will not be quoted or alerted about again.")
