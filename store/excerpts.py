@@ -144,6 +144,9 @@ class Window:
     score: float
     # The window's sentence that best answers on its own (to mark it), if any matches.
     best_sentence: tuple[int, int] | None = None
+    # The article's title holds every word of the question: it is about just what was
+    # asked, whatever its sentences score (see best_windows).
+    about_subject: bool = False
 
 
 @dataclass(frozen=True)
@@ -214,6 +217,10 @@ def best_windows(
     found = [{t for t, f in forms if not f.isdisjoint(terms)} for terms in analysed.terms]
     spread = {t: sum(1 for f in found if t in f) for t in weights}
     in_title = set(tokenize(title))
+    # Every word of the question is in the article's title: the question names the
+    # article's subject and asks nothing more of it ("Who is Greta Thunberg?", "Hurricane
+    # Dorian"). Its opening sentences, which introduce the subject, answer best.
+    about_subject = bool(forms) and not phrases and set(weights) <= in_title
     distinct = {
         t: w * math.log((len(sentences) + 1) / spread[t]) * (title_weight if t in in_title else 1.0)
         if spread[t]
@@ -290,6 +297,12 @@ def best_windows(
             if first == last:
                 alone.append(score)
     candidates.sort(key=lambda c: (-c[0], -c[1], -c[2], c[3]))
+    if about_subject:
+        lead = opening_window(analysed, max_words)
+        assert lead is not None
+        opening = next(c for c in candidates if c[3] == 0 and sentences[c[4]].end == lead.end)
+        candidates.remove(opening)
+        candidates.insert(0, opening)
     chosen: list[tuple[int, float, int, int, int]] = []
     for candidate in candidates:
         if len(chosen) == count:
@@ -302,6 +315,12 @@ def best_windows(
         return (sentences[best].start, sentences[best].end) if alone[best] > 0 else None
 
     return [
-        Window(sentences[c[3]].start, sentences[c[4]].end, c[1], best_sentence(c[3], c[4]))
+        Window(
+            sentences[c[3]].start,
+            sentences[c[4]].end,
+            c[1],
+            best_sentence(c[3], c[4]),
+            about_subject,
+        )
         for c in chosen
     ]

@@ -324,7 +324,9 @@ class Searcher:
             article_weight = self._config.rerank_article_weight
             combined = {
                 h[0]: h[1] / top_score
-                + window_weight * h[3][0].score / top_window
+                # An article whose title holds the whole question is about just that: its
+                # sentences repeat the subject everywhere, so they score low on their own.
+                + window_weight * (1.0 if h[3][0].about_subject else h[3][0].score / top_window)
                 + article_weight * all_scores[h[0]] / top_all
                 for h in head
             }

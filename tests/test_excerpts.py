@@ -120,6 +120,26 @@ def test_title_words_count_for_little_inside_the_article() -> None:
     assert "marina at Arnside" in text
 
 
+def test_a_question_naming_only_the_articles_subject_is_answered_by_its_opening() -> None:
+    text = (
+        "Engineers finished rebuilding it on Friday, two years after the storm. "
+        "The harbour wall in Sandside had collapsed in a gale in 2024. "
+        "Boats return to the quay next week."
+    )
+    title = "Sandside harbour wall rebuilt"
+
+    def first_window(question: str) -> str:
+        weights = {t: 1.0 for t in query_terms(question)}
+        (window,) = best_windows(text, weights, 14, question, 1, title)
+        return text[window.start : window.end]
+
+    # The second sentence names the wall, the harbour and Sandside; the first is the news.
+    assert first_window("Sandside harbour wall").startswith("Engineers finished rebuilding")
+    assert first_window("Tell me about the harbour wall").startswith("Engineers finished")
+    # A word the title lacks asks something more: the sentence holding it answers.
+    assert first_window("When did the harbour wall collapse?").startswith("The harbour wall")
+
+
 def test_the_run_holding_a_quoted_phrase_wins() -> None:
     question = 'harbour wall storm "boats moved"'
     weights = {t: 1.0 for t in query_terms(question)}

@@ -585,6 +585,40 @@ def test_a_removed_article_is_gone_for_good_and_may_be_stored_again(settings: Se
     assert again.search("purple heron", 3).hits[0].article.url == "https://news.test/heron"
 
 
+def test_a_question_naming_a_subject_gets_the_article_about_it(settings: Settings) -> None:
+    store = _store(settings)
+    council = [
+        (f"council{i}", f"Council meeting {i}", f"The council met on day {i} about the budget.", "")
+        for i in range(6)
+    ]
+    _add_stories(
+        store,
+        [
+            (
+                "dorian",
+                "Hurricane Dorian leaves the Bahamas",
+                "As the slow storm finally cleared the islands yesterday, the damage Dorian left "
+                "began to emerge. Dorian had stalled over Grand Bahama for a day and a half.",
+                "2019-09-05",
+            ),
+            (
+                "humberto",
+                "Tropical Storm Humberto strengthens",
+                "Humberto became the third hurricane of the season on Sunday. It followed "
+                "Hurricane Dorian, which hit the Bahamas in late August.",
+                "2019-09-16",
+            ),
+            *council,
+        ],
+    )
+    # Dorian's sentences all repeat its subject, so none scores high on its own; the
+    # article about Humberto names Dorian once, in a sentence that does.
+    for question in ["Hurricane Dorian", "Tell me about Hurricane Dorian"]:
+        hit = store.search(question, 1).hits[0]
+        assert hit.article.url == "https://n.test/dorian", question
+        assert hit.text.startswith("As the slow storm finally cleared the islands"), question
+
+
 def test_a_misspelled_name_is_searched_as_the_stored_spelling(settings: Settings) -> None:
     store = _store(settings)
     _add_stories(
