@@ -38,6 +38,7 @@ from store.text import (
     query_terms,
     question_phrases,
     tokenize,
+    without_news_word,
 )
 
 
@@ -265,6 +266,9 @@ class Searcher:
         terms = query_terms(query)
         if (latest or period) and set(terms) <= _ANY_NEWS:
             return self._newest(asked, tuple(terms), limit, offset, period)
+        # "Any news on the strike?": news is what is asked for, not a word to look for.
+        query = without_news_word(query)
+        terms = query_terms(query)
         phrases = question_phrases(query)
         month = named_month(query)
         wanted = offset + limit + 1  # one more than the page tells whether there is more

@@ -338,7 +338,7 @@ def parse_topic(text: str) -> TopicQuery:
     excluded += [t for m in _EXCLUDED.finditer(rest) for t in tokenize(m.group(1))]
     # "the latest on the rail strike (this week)": every alert is the latest, and a
     # subscription has no end date; those words are no topic.
-    rest = PERIOD.sub(" ", _LATEST.sub(" ", _EXCLUDED.sub(" ", rest)))
+    rest = without_news_word(PERIOD.sub(" ", _LATEST.sub(" ", _EXCLUDED.sub(" ", rest))))
     unique_excluded = tuple(dict.fromkeys(excluded))
     terms = dict.fromkeys([*tokenize(rest), *(t for p in phrases for t in p)])
     return TopicQuery(
@@ -358,6 +358,17 @@ _LATEST = re.compile(
     r"\b(?:latest|newest|most recent|what(?:'|’)?s new|what is new|anything new)\b",
     re.IGNORECASE,
 )
+
+
+# "any news on the strike?", "Iran news": the word asks for news, it is not a word to look
+# for in it (lower case only: "Sky News" and "Fox News" are names).
+_NEWS = re.compile(r"(?<![\w'’])news\b")
+
+
+def without_news_word(text: str) -> str:
+    """A question or topic without the lower-case word "news", unless nothing else is left."""
+    _, rest = take_out(text, _NEWS)
+    return rest if tokenize(rest) else text
 
 
 def asking_for_latest(question: str) -> tuple[bool, str]:

@@ -619,6 +619,34 @@ def test_a_question_naming_a_subject_gets_the_article_about_it(settings: Setting
         assert hit.text.startswith("As the slow storm finally cleared the islands"), question
 
 
+def test_the_word_news_in_a_question_is_not_looked_for(settings: Settings) -> None:
+    store = _store(settings)
+    _add_stories(
+        store,
+        [
+            (
+                "talks",
+                "Rail strike talks",
+                "Talks to end the rail strike resume on Monday, the union said.",
+                "2026-11-20",
+            ),
+            (
+                "presser",
+                "Council budget",
+                "At a news conference the council set out its budget; the rail strike was not "
+                "mentioned.",
+                "2026-11-21",
+            ),
+        ],
+    )
+    page = store.search("Any news on the rail strike talks?", 2)
+    assert page.hits[0].article.url == "https://n.test/talks"
+    assert page.missing_words == ()
+    (hit,) = store.search("Any news on the council budget?", 1).hits
+    assert hit.article.url == "https://n.test/presser"
+    assert [hit.text[a:b] for a, b in hit.highlight.terms] == ["council", "budget"]  # not "news"
+
+
 def test_a_misspelled_name_is_searched_as_the_stored_spelling(settings: Settings) -> None:
     store = _store(settings)
     _add_stories(

@@ -2,7 +2,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from store.text import asking_for_latest, iter_tokens, query_terms, tokenize
+from store.text import (
+    asking_for_latest,
+    iter_tokens,
+    parse_topic,
+    query_terms,
+    tokenize,
+    without_news_word,
+)
 
 
 def test_stop_words_and_question_words_are_dropped() -> None:
@@ -133,3 +140,13 @@ def test_asking_for_the_latest_is_told_apart_from_what_is_asked() -> None:
         'the "latest figures" on jobs',
     )
     assert asking_for_latest('latest "latest figures"') == (True, '  "latest figures"')
+
+
+def test_the_word_news_asks_for_news_and_is_not_looked_for() -> None:
+    assert query_terms(without_news_word("Any news on the rail strike?")) == ["rail", "strike"]
+    assert parse_topic("Iran news").terms == ("iran",)
+    # A name, a quoted phrase, or the only word: kept.
+    assert query_terms(without_news_word("What did Sky News report?")) == ["sky", "news", "report"]
+    assert query_terms(without_news_word('cuts at the "news desk"')) == ["cut", "news", "desk"]
+    assert query_terms(without_news_word("news")) == ["news"]
+    assert parse_topic("newsroom strike").terms == ("newsroom", "strike")
