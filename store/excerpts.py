@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 
+from store.nationalities import country_of
 from store.passages import Span, sentence_spans
 from store.text import STOP_WORDS, contains_phrase, tokenize
 
@@ -217,10 +218,12 @@ def best_windows(
     found = [{t for t, f in forms if not f.isdisjoint(terms)} for terms in analysed.terms]
     spread = {t: sum(1 for f in found if t in f) for t in weights}
     in_title = set(tokenize(title))
-    # Every word of the question is in the article's title: the question names the
-    # article's subject and asks nothing more of it ("Who is Greta Thunberg?", "Hurricane
-    # Dorian"). Its opening sentences, which introduce the subject, answer best.
-    about_subject = bool(forms) and not phrases and set(weights) <= in_title
+    # Every word of the question is in the article's title (a country by its people's word
+    # too: "Argentine president" names Argentina): the question names the article's subject
+    # and asks nothing more of it ("Who is Greta Thunberg?", "Hurricane Dorian"). Its
+    # opening sentences, which introduce the subject, answer best.
+    titled = in_title | {country for t in in_title if (country := country_of(t))}
+    about_subject = bool(forms) and not phrases and set(weights) <= titled
     distinct = {
         t: w * math.log((len(sentences) + 1) / spread[t]) * (title_weight if t in in_title else 1.0)
         if spread[t]

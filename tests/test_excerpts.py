@@ -140,6 +140,20 @@ def test_a_question_naming_only_the_articles_subject_is_answered_by_its_opening(
     assert first_window("When did the harbour wall collapse?").startswith("The harbour wall")
 
 
+def test_a_title_naming_a_country_by_its_peoples_word_names_the_country() -> None:
+    text = (
+        "On Sunday in Congress, President of Argentina Alberto Fernández announced a bill. "
+        "Thousands of people had gathered outside the building with green scarves. "
+        "Following the announcement, the director of Argentina's Amnesty International, "
+        "Mariela Belski, said the president had heard the demands of women."
+    )
+    question = "Who is the president of Argentina?"
+    weights = {t: 1.0 for t in query_terms(question)}
+    title = "Argentine president Fernández to send abortion bill to Congress"
+    (window,) = best_windows(text, weights, 14, question, 1, title)
+    assert text[window.start : window.end].startswith("On Sunday in Congress, President of")
+
+
 def test_the_run_holding_a_quoted_phrase_wins() -> None:
     question = 'harbour wall storm "boats moved"'
     weights = {t: 1.0 for t in query_terms(question)}
