@@ -72,6 +72,18 @@ def _positive_int(value: str) -> int:
     return number
 
 
+def _subcommand(
+    commands: argparse._SubParsersAction[argparse.ArgumentParser],
+    name: str,
+    help: str,
+    description: str | None = None,
+) -> argparse.ArgumentParser:
+    """A subcommand that takes the options every command takes."""
+    parser = commands.add_parser(name, help=help, description=description)
+    _common_options(parser, top=False)
+    return parser
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="newsbot",
@@ -80,49 +92,47 @@ def build_parser() -> argparse.ArgumentParser:
     _common_options(parser, top=True)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    ingest = commands.add_parser(
+    ingest = _subcommand(
+        commands,
         "ingest",
         help="store articles from links, files or stdin",
         description="Store articles. SOURCE is an http(s) URL, a .html/.txt/.md file, a .jsonl "
         'file (one {"url","title","published","text","source"} object per line), or - for '
         "text on stdin.",
     )
-    _common_options(ingest, top=False)
     ingest.add_argument("sources", nargs="+", metavar="SOURCE")
     ingest.add_argument("--json", action="store_true", help="print one JSON object per article")
 
-    ask = commands.add_parser(
+    ask = _subcommand(
+        commands,
         "ask",
         help="answer a question with quoted excerpts",
         description="Answer QUESTION, or each line of stdin when no QUESTION is given.",
     )
-    _common_options(ask, top=False)
     ask.add_argument("question", nargs="*", metavar="QUESTION")
     ask.add_argument("--json", action="store_true", help="print JSON")
     ask.add_argument("--limit", type=_positive_int, metavar="N", help="excerpts per answer")
 
-    remove = commands.add_parser(
+    remove = _subcommand(
+        commands,
         "remove",
         help="delete stored articles by their links",
         description="Delete the articles stored at these links, with their passages and any "
         "alert about them not sent yet: they are never quoted again.",
     )
-    _common_options(remove, top=False)
     remove.add_argument("urls", nargs="+", metavar="URL")
 
-    stats = commands.add_parser("stats", help="show what is stored")
-    _common_options(stats, top=False)
+    stats = _subcommand(commands, "stats", help="show what is stored")
     stats.add_argument("--json", action="store_true", help="print JSON")
 
-    chat = commands.add_parser("chat", help="talk to newsbot in the terminal")
-    _common_options(chat, top=False)
+    _subcommand(commands, "chat", help="talk to newsbot in the terminal")
 
-    feeds = commands.add_parser(
+    feeds = _subcommand(
+        commands,
         "feeds",
         help="manage news feeds (RSS/Atom)",
         description="Add, list and remove the feeds newsbot reads, or poll them once (for cron).",
     )
-    _common_options(feeds, top=False)
     feed_commands = feeds.add_subparsers(dest="feeds_command", metavar="ACTION", required=True)
     feed_add = feed_commands.add_parser("add", help="add a feed, or a site that announces one")
     feed_add.add_argument("url", metavar="URL")
@@ -135,24 +145,24 @@ def build_parser() -> argparse.ArgumentParser:
     for sub in (feed_add, feed_list, feed_remove, feed_poll):
         _common_options(sub, top=False)
 
-    backup = commands.add_parser(
+    backup = _subcommand(
+        commands,
         "backup",
         help="copy the database safely while it is in use",
         description="Write a consistent copy of the database to DEST with SQLite's online "
         "backup; the bot and other commands may keep running meanwhile.",
     )
-    _common_options(backup, top=False)
     backup.add_argument("destination", type=Path, metavar="DEST")
     backup.add_argument("--force", action="store_true", help="replace DEST if it exists")
 
-    evaluation = commands.add_parser(
+    evaluation = _subcommand(
+        commands,
         "eval",
         help="measure answer quality on a question set",
         description="Ingest ARTICLES (JSON Lines) into a temporary database, ask every question "
         'in QUESTIONS (JSON Lines: {"id", "question", "answers": [...]}) and report '
         "answer-in-top-1, answer-in-top-3 and MRR@10, next to a plain BM25 baseline.",
     )
-    _common_options(evaluation, top=False)
     evaluation.add_argument("articles", type=Path, metavar="ARTICLES")
     evaluation.add_argument("questions", type=Path, metavar="QUESTIONS")
     evaluation.add_argument("--json", action="store_true", help="print JSON")
@@ -160,13 +170,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--misses", type=int, default=10, metavar="N", help="misses to list (default 10)"
     )
 
-    run = commands.add_parser(
+    run = _subcommand(
+        commands,
         "run",
         help="run the Telegram bot",
         description="Run the Telegram bot (long polling) with the token from "
         "TELEGRAM_BOT_TOKEN. Stop it with Ctrl-C or SIGTERM.",
     )
-    _common_options(run, top=False)
     run.add_argument(
         "--api-url",
         metavar="URL",

@@ -621,23 +621,13 @@ def test_a_question_naming_a_subject_gets_the_article_about_it(settings: Setting
 
 def test_the_word_news_in_a_question_is_not_looked_for(settings: Settings) -> None:
     store = _store(settings)
-    _add_stories(
-        store,
+    talks = "Talks to end the rail strike resume on Monday, the union said."
+    presser = "At a news conference the council set out its budget, not the rail strike."
+    store.add_articles(
         [
-            (
-                "talks",
-                "Rail strike talks",
-                "Talks to end the rail strike resume on Monday, the union said.",
-                "2026-11-20",
-            ),
-            (
-                "presser",
-                "Council budget",
-                "At a news conference the council set out its budget; the rail strike was not "
-                "mentioned.",
-                "2026-11-21",
-            ),
-        ],
+            article(url="https://n.test/talks", title="Rail strike talks", text=talks),
+            article(url="https://n.test/presser", title="Council budget", text=presser),
+        ]
     )
     page = store.search("Any news on the rail strike talks?", 2)
     assert page.hits[0].article.url == "https://n.test/talks"
