@@ -34,10 +34,15 @@ def test_quotes_are_verbatim_and_replies_valid(
     stored = [article(title=t[:50] or "x", text=t, url=None) for t in texts]
     store.add_articles(stored)
     full_texts = [row[0] for row in store.conn.execute("SELECT text FROM articles")]
-    for q in (query, texts[0][:100]):
+    long_words = [w for w in texts[0].split() if len(w) >= 6]
+    # A typo of a stored word: respelled and said so, or named as missing.
+    typo = [w[:2] + w[3] + w[2] + w[4:] for w in long_words[:1]]
+    for q in (query, texts[0][:100], *typo):
         page = store.search(q, 3)
         for hit in page.hits:
             assert any(hit.text in full for full in full_texts)
+        for typed, _ in page.respelled:
+            assert typed in page.missing_words
         message = render.answer_html(page)
         telegram_html_text(message)
         assert render.utf16_len(message) <= 4096
