@@ -125,6 +125,8 @@ def store_config(settings: Settings) -> StoreConfig:
             nationality_weight=s.nationality_weight,
             copy_containment=s.copy_containment,
             spelling_weight=s.spelling_weight,
+            spelling_min_letters=s.spelling_min_letters,
+            spelling_max_lookups=s.spelling_max_lookups,
         ),
         alerts=AlertConfig(
             min_coverage=settings.alerts.min_coverage,

@@ -66,6 +66,8 @@ class SearchSettings:
     nationality_weight: float
     copy_containment: float
     spelling_weight: float
+    spelling_min_letters: int
+    spelling_max_lookups: int
 
 
 @dataclasses.dataclass(frozen=True)

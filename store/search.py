@@ -24,7 +24,6 @@ from store.passages import sentence_spans
 from store.periods import Period, asked_period, named_month
 from store.queries import select_rows_in
 from store.spelling import (
-    MAX_LOOKED_UP,
     can_respell,
     is_english_word,
     likeliest,
@@ -68,6 +67,8 @@ class SearchConfig:
     nationality_weight: float
     copy_containment: float
     spelling_weight: float
+    spelling_min_letters: int
+    spelling_max_lookups: int
 
 
 # What a question asking only for the latest (or for a period) may also say: "the latest
@@ -168,11 +169,11 @@ class Searcher:
                 term in found
                 or term in looked_up
                 or country_of(term) in found
-                or not can_respell(term)
+                or not can_respell(term, self._config.spelling_min_letters)
                 or is_english_word(query[token.start : token.end])
             ):
                 continue
-            if len(looked_up) == MAX_LOOKED_UP:
+            if len(looked_up) == self._config.spelling_max_lookups:
                 break
             looked_up.add(term)
             near = dict(

@@ -15,15 +15,12 @@ from collections.abc import Mapping
 from spellchecker import SpellChecker
 
 _LETTERS = string.ascii_lowercase
-# Shorter words have too many real neighbours ("dutch" is one letter from "ditch").
-MIN_LETTERS = 5
-# Words looked up per question, at most: a typo or two is usual; a question of hundreds of
-# unknown words (gibberish, another language) would cost a lookup each for nothing.
-MAX_LOOKED_UP = 5
 
 
-def can_respell(term: str) -> bool:
-    return len(term) >= MIN_LETTERS and term.isalpha() and term.isascii()
+def can_respell(term: str, min_letters: int) -> bool:
+    """Whether a term is plain letters, at least ``min_letters`` of them: shorter words have
+    too many real neighbours ("dutch" is one letter from "ditch")."""
+    return len(term) >= min_letters and term.isalpha() and term.isascii()
 
 
 @functools.cache

@@ -17,10 +17,10 @@ def test_near_spellings_are_one_edit_away_keeping_the_first_letter() -> None:
 
 
 def test_only_longer_plain_words_are_respelled() -> None:
-    assert can_respell("thunburg")
-    assert not can_respell("tesk")  # four letters: too many real neighbours
-    assert not can_respell("covid19") and not can_respell("2019")
-    assert not can_respell("zürich")  # only plain letters are edited
+    assert can_respell("thunburg", 5) and can_respell("tesk", 4)
+    assert not can_respell("tesk", 5)  # four letters: too many real neighbours
+    assert not can_respell("covid19", 5) and not can_respell("2019", 1)
+    assert not can_respell("zürich", 5)  # only plain letters are edited
 
 
 def test_the_likeliest_spelling_is_the_most_used_then_the_first_alphabetically() -> None:
