@@ -617,17 +617,26 @@ COMMANDS = {
 
 
 async def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.evaluate import evaluate
+    from bot.evaluate import EvalInputError, evaluate
 
     for path in (args.articles, args.questions):
         if not path.is_file():
             print(f"newsbot: error: no such file: {path}", file=sys.stderr)
             return 1
-    report = await evaluate(settings, args.articles, args.questions)
+    try:
+        report = await evaluate(settings, args.articles, args.questions)
+    except EvalInputError as e:
+        print(f"newsbot: error: {e}", file=sys.stderr)
+        return 1
     result = report.as_dict()
     if args.json:
         print(json.dumps(result, ensure_ascii=False))
         return 0
+    skipped = result["skipped_articles"]
+    print(
+        f"{result['articles']} articles stored"
+        + (f" ({len(skipped)} skipped; first: {skipped[0]})" if skipped else "")
+    )
     print(f"{result['questions']} questions   top-1   top-3   MRR@10")
     for name in ("newsbot", "baseline"):
         row = result[name]

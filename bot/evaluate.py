@@ -61,10 +61,14 @@ class Report:
     baseline: Scores = field(default_factory=Scores)
     misses: list[dict[str, Any]] = field(default_factory=list)
     excerpt_words: list[int] = field(default_factory=list)
+    articles: int = 0  # stored
+    skipped: list[str] = field(default_factory=list)  # articles not stored, and why
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "questions": len(self.newsbot.ranks),
+            "articles": self.articles,
+            "skipped_articles": self.skipped,
             "newsbot": self.newsbot.as_dict(),
             "baseline": self.baseline.as_dict(),
             "mean_excerpt_words": sum(self.excerpt_words) / max(1, len(self.excerpt_words)),
@@ -77,6 +81,50 @@ def read_jsonl(path: Path) -> Iterator[dict[str, Any]]:
         for line in f:
             if line.strip():
                 yield json.loads(line)
+
+
+class EvalInputError(Exception):
+    """A line of an eval file that cannot be read, named by file and line."""
+
+
+def _records(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
+    """(line number, JSON object) for each non-blank line."""
+    with path.open(encoding="utf-8") as f:
+        for number, line in enumerate(f, 1):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError as e:
+                raise EvalInputError(f"{path} line {number}: not JSON ({e.msg})") from None
+            if not isinstance(record, dict):
+                raise EvalInputError(f"{path} line {number}: not a JSON object")
+            yield number, record
+
+
+def read_questions(path: Path) -> list[Question]:
+    """Questions as {"question": ..., "answers": [...], "id": ...} lines; the id is optional
+    (the line number stands in), and a single answer may be given as a string."""
+    questions = []
+    for number, record in _records(path):
+        question, answers = record.get("question"), record.get("answers")
+        if isinstance(answers, str):
+            answers = [answers]
+        if not isinstance(question, str) or not question.strip():
+            raise EvalInputError(f'{path} line {number}: no "question" text')
+        if (
+            not isinstance(answers, list)
+            or not answers
+            or not all(isinstance(a, str | int | float) and str(a).strip() for a in answers)
+        ):
+            raise EvalInputError(f'{path} line {number}: "answers" must be a list of strings')
+        ident = record.get("id")
+        questions.append(
+            Question(
+                str(ident if ident is not None else number), question, tuple(map(str, answers))
+            )
+        )
+    return questions
 
 
 def first_hit(texts: list[str], answers: tuple[str, ...]) -> int | None:
@@ -114,22 +162,21 @@ class PlainBM25:
 async def evaluate(
     settings: Settings, articles_path: Path, questions_path: Path, k: int = 10
 ) -> Report:
-    articles = list(read_jsonl(articles_path))
-    questions = [
-        Question(str(q["id"]), str(q["question"]), tuple(str(a) for a in q["answers"]))
-        for q in read_jsonl(questions_path)
-    ]
+    numbered = list(_records(articles_path))
+    articles = [record for _, record in numbered]
+    questions = read_questions(questions_path)
     report = Report()
     baseline = PlainBM25(articles)
     with tempfile.TemporaryDirectory(prefix="newsbot-eval-") as tmp:
         settings = with_database(settings, str(Path(tmp) / "eval.db"))
         async with open_service(settings, fetching=False) as service:
             items = []
-            for number, record in enumerate(articles, 1):
+            for number, record in numbered:
                 try:
                     items.append((f"{articles_path}:{number}", extract.from_record(record)))
-                except extract.ExtractError:
-                    continue
+                except extract.ExtractError as e:
+                    report.skipped.append(f"line {number}: {e}")
+            report.articles = len(items)
             size = settings.ingest.batch_size
             for start in range(0, len(items), size):
                 await service.ingest_articles(items[start : start + size], bulk=True)

@@ -240,3 +240,33 @@ def test_eval_lists_misses(capsys: pytest.CaptureFixture[str], tmp_path: Path) -
     out = capsys.readouterr().out
     assert "miss x (answer at rank None): What colour is the moon?" in out
     assert "expected: cheese" in out
+
+
+def test_eval_reads_plain_files_and_names_bad_lines(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    articles = tmp_path / "a.jsonl"
+    articles.write_text(
+        json.dumps({"title": "Bridge", "text": "Mayor Jane Smith opened the new bridge."})
+        + "\n\n"
+        + json.dumps({"title": "Empty", "text": ""})
+        + "\n"
+    )
+    questions = tmp_path / "q.jsonl"
+    one = {"question": "Who opened the bridge?", "answers": "Jane Smith"}
+    questions.write_text(json.dumps(one))
+    assert main(["eval", "--json", str(articles), str(questions)]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["articles"] == 1 and report["questions"] == 1
+    assert report["newsbot"]["top1"] == 1.0  # no "id" needed, and one answer as a string
+    (skipped,) = report["skipped_articles"]
+    assert skipped.startswith("line 3: ")
+    for line, error in [
+        ("not json", "q.jsonl line 1: not JSON"),
+        ("[1, 2]", "q.jsonl line 1: not a JSON object"),
+        ('{"answers": ["x"]}', 'q.jsonl line 1: no "question" text'),
+        ('{"question": "Who?", "answers": []}', '"answers" must be a list of strings'),
+    ]:
+        questions.write_text(line + "\n")
+        assert main(["eval", str(articles), str(questions)]) == 1
+        assert error in capsys.readouterr().err
