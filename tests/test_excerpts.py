@@ -246,18 +246,22 @@ def test_eval_reads_plain_files_and_names_bad_lines(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
     articles = tmp_path / "a.jsonl"
-    articles.write_text(
-        json.dumps({"title": "Bridge", "text": "Mayor Jane Smith opened the new bridge."})
-        + "\n\n"
-        + json.dumps({"title": "Empty", "text": ""})
-        + "\n"
-    )
+    records = [
+        {"title": "Bridge", "text": "Mayor Jane Smith opened the new bridge."},
+        {"title": "Empty", "text": ""},
+        # A link or date newsbot cannot read costs the article its attribution, not its place.
+        {"url": "wn-0002", "published": "sometime", "text": "Rain flooded Leeds all week."},
+    ]
+    articles.write_text("\n\n".join(json.dumps(r) for r in records) + "\n")
     questions = tmp_path / "q.jsonl"
-    one = {"question": "Who opened the bridge?", "answers": "Jane Smith"}
-    questions.write_text(json.dumps(one))
+    asked = [
+        {"question": "Who opened the bridge?", "answers": "Jane Smith"},
+        {"question": "Which city was flooded?", "answers": ["Leeds"]},
+    ]
+    questions.write_text("\n".join(json.dumps(q) for q in asked))
     assert main(["eval", "--json", str(articles), str(questions)]) == 0
     report = json.loads(capsys.readouterr().out)
-    assert report["articles"] == 1 and report["questions"] == 1
+    assert report["articles"] == 2 and report["questions"] == 2
     assert report["newsbot"]["top1"] == 1.0  # no "id" needed, and one answer as a string
     (skipped,) = report["skipped_articles"]
     assert skipped.startswith("line 3: ")
