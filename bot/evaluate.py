@@ -105,10 +105,12 @@ def _records(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
 
 def read_questions(path: Path) -> list[Question]:
     """Questions as {"question": ..., "answers": [...], "id": ...} lines; the id is optional
-    (the line number stands in), and a single answer may be given as a string."""
+    (the line number stands in), and a single answer may be given as a string (or as
+    "answer")."""
     questions = []
     for number, record in _records(path):
-        question, answers = record.get("question"), record.get("answers")
+        question = record.get("question")
+        answers = record.get("answers", record.get("answer"))
         if isinstance(answers, str):
             answers = [answers]
         if not isinstance(question, str) or not question.strip():

@@ -256,7 +256,7 @@ def test_eval_reads_plain_files_and_names_bad_lines(
     questions = tmp_path / "q.jsonl"
     asked = [
         {"question": "Who opened the bridge?", "answers": "Jane Smith"},
-        {"question": "Which city was flooded?", "answers": ["Leeds"]},
+        {"question": "Which city was flooded?", "answer": "Leeds"},
     ]
     questions.write_text("\n".join(json.dumps(q) for q in asked))
     assert main(["eval", "--json", str(articles), str(questions)]) == 0
