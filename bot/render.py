@@ -351,6 +351,19 @@ def outcome_html(
     return f"Could not add {what}: {because}"
 
 
+def lines_html(lines: list[str], max_chars: int = 4096) -> str:
+    """HTML lines as one message of at most ``max_chars``: as many whole lines as fit, then
+    how many more there were."""
+    kept: list[str] = []
+    for number, line in enumerate(lines):
+        rest = len(lines) - number
+        tail = f"\n…and {rest - 1} more." if rest > 1 else ""
+        if utf16_len("\n".join([*kept, line]) + tail) > max_chars:
+            return "\n".join([*kept, f"…and {rest} more."])
+        kept.append(line)
+    return "\n".join(kept)
+
+
 def sources_html(sources: list[tuple[str, str | None, int, str]], now: datetime) -> str:
     if not sources:
         return "No sources yet. Forward a post, paste a link or send a .txt/.html/.md file."

@@ -261,11 +261,28 @@ class NewsService:
                     article = dataclasses.replace(article, canonical_url=post.key)
                 outcomes.append(await self._ingest_one(label, article))
         if follow:
-            outcomes += [await self.ingest_url(link) for link in post.links]
+            outcomes += await self._ingest_some(post.links)
         return outcomes
 
     async def ingest_links(self, text: str) -> list[IngestOutcome]:
-        return [await self.ingest_url(url) for url in find_urls(text)]
+        return await self._ingest_some(find_urls(text))
+
+    async def _ingest_some(self, links: Sequence[str]) -> list[IngestOutcome]:
+        """The links of one message, up to the limit: one message must not keep the bot
+        fetching for minutes (each fetch may take its whole timeout)."""
+        limit = self.settings.bot.max_links_per_message
+        outcomes = [await self.ingest_url(url) for url in links[:limit]]
+        if len(links) > limit:
+            more = len(links) - limit
+            outcomes.append(
+                IngestOutcome(
+                    f"{more} more link{'s' if more > 1 else ''}",
+                    "failed",
+                    reason=f"I fetch at most {limit} links from one message; "
+                    "send the others in another",
+                )
+            )
+        return outcomes
 
     async def remember_query(self, text: str, chat_id: int | None, user_id: int | None) -> int:
         return await self.store.remember_query(

@@ -110,6 +110,7 @@ class BotSettings:
     max_document_bytes: int
     sources_listed: int
     link_post_max_words: int
+    max_links_per_message: int
 
 
 # None means everyone; otherwise the Telegram user ids and chat ids allowed.

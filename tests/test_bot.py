@@ -353,6 +353,24 @@ async def test_pasted_links_are_fetched_and_reported_per_link(
     )
 
 
+async def test_links_past_the_limit_of_one_message_are_named_not_fetched(
+    settings: Settings, fake: FakeBotAPI
+) -> None:
+    s = _fetching_settings(settings, fake)
+    s = dataclasses.replace(s, bot=dataclasses.replace(s.bot, max_links_per_message=2))
+    async with news_site() as site, running_bot(s):
+        links = " ".join(str(site.make_url(f"/piel?copy={n}")) for n in range(5))
+        await fake.message(f"Read these: {links}", sender=ALICE)
+        reply = await fake.reply(ALICE["id"])
+    lines = reply["visible"].splitlines()
+    assert lines[0].startswith("Saved: Ferry service to Piel Island")
+    assert lines[1].startswith("Already stored: Ferry service to Piel Island")
+    assert lines[2:] == [
+        "Could not add 3 more links: I fetch at most 2 links from one message; "
+        "send the others in another"
+    ]
+
+
 async def test_internal_links_are_refused(bot: SimpleNamespace) -> None:
     await bot.fake.message("http://169.254.169.254/latest/meta-data/", sender=ALICE)
     reply = await bot.fake.reply(ALICE["id"])

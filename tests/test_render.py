@@ -253,3 +253,14 @@ def test_quotes_from_one_article_in_a_row_share_one_attribution() -> None:
     plain = render.answer_text(page, now=NOW)
     assert plain.count("Bridge vote") == 1 and plain.count("Ferry plan") == 1
     assert plain.index("2.") < plain.index("Bridge vote") < plain.index("3.")
+
+
+def test_many_lines_fit_one_message_with_a_count_of_the_rest() -> None:
+    lines = [f"Saved: <b>{'Long title ' * 18}{n}</b>" for n in range(60)]
+    message = render.lines_html(lines)
+    assert render.utf16_len(message) <= 4096
+    kept = message.splitlines()
+    assert kept[:-1] == lines[: len(kept) - 1]
+    assert kept[-1] == f"…and {60 - (len(kept) - 1)} more."
+    telegram_html_text(message)
+    assert render.lines_html(lines[:3]) == "\n".join(lines[:3])

@@ -85,8 +85,8 @@ def post_from_channel(message: Message) -> Post:
 
 
 def _outcomes_html(outcomes: list[IngestOutcome]) -> str:
-    return "\n".join(
-        render.outcome_html(o.status, o.title, o.passages, o.source, o.reason) for o in outcomes
+    return render.lines_html(
+        [render.outcome_html(o.status, o.title, o.passages, o.source, o.reason) for o in outcomes]
     )
 
 
