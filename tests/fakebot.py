@@ -3,7 +3,8 @@
 The real python-telegram-bot talks to it over HTTP. It records every call, hands out injected
 updates through long polling (getUpdates), answers with realistic objects, serves files for
 getFile, and rejects what Telegram rejects: HTML with tags Telegram does not accept ("can't
-parse entities"), messages over 4096 characters, and methods it does not know. Failures can
+parse entities"), messages over 4096 characters, inline keyboards of over 100 buttons
+("reply markup is too long"), and methods it does not know. Failures can
 be injected per method (flood control, a blocked user, a network drop).
 """
 
@@ -207,6 +208,7 @@ class FakeBotAPI:
     async def api_sendMessage(self, params: dict[str, Any]) -> dict[str, Any]:
         text = str(params.get("text", ""))
         visible = self._check_text(text, params.get("parse_mode"))
+        self._check_markup(params)
         message = {
             "message_id": next(self._message_ids),
             "date": int(time.time()),
@@ -229,6 +231,7 @@ class FakeBotAPI:
     async def api_editMessageText(self, params: dict[str, Any]) -> dict[str, Any]:
         text = str(params.get("text", ""))
         visible = self._check_text(text, params.get("parse_mode"))
+        self._check_markup(params)
         self.sent.append({**params, "text": text, "visible": visible, "edited": True})
         await self._notify()
         return {
@@ -239,6 +242,7 @@ class FakeBotAPI:
         }
 
     async def api_editMessageReplyMarkup(self, params: dict[str, Any]) -> dict[str, Any]:
+        self._check_markup(params)
         return {
             "message_id": int(params["message_id"]),
             "date": int(time.time()),
@@ -279,6 +283,13 @@ class FakeBotAPI:
             "file_size": len(self.files[file_id]),
             "file_path": file_id,
         }
+
+    @staticmethod
+    def _check_markup(params: dict[str, Any]) -> None:
+        markup = params.get("reply_markup") or {}
+        buttons = sum(len(row) for row in markup.get("inline_keyboard", []))
+        if buttons > 100:
+            raise _APIError(400, "Bad Request: reply markup is too long")
 
     def _check_text(self, text: str, parse_mode: Any) -> str:
         if not text.strip():

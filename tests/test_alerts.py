@@ -79,6 +79,21 @@ async def test_a_topic_word_that_looks_misspelled_gets_a_did_you_mean(
     assert "Did you mean" not in plain["visible"]
 
 
+async def test_the_topic_list_fits_telegram_with_the_most_topics_allowed(
+    bot: SimpleNamespace,
+) -> None:
+    limit = bot.settings.alerts.max_topics_per_chat
+    for n in range(limit):
+        await bot.deps.alerts.subscribe(ALICE["id"], ALICE["id"], f"{'harbour wall works ' * 9}{n}")
+    await bot.fake.message("/subscriptions", sender=ALICE)
+    listing = await bot.fake.reply(ALICE["id"])
+    assert listing["visible"].startswith("Your topics")
+    assert "…and" in listing["visible"]  # the rest counted, not a "message is too long"
+    buttons = [b for row in listing["reply_markup"]["inline_keyboard"] for b in row]
+    assert 0 < len(buttons) <= 100  # Telegram refuses more ("reply markup is too long")
+    assert "/unsubscribe" in listing["visible"]  # how to reach the topics without buttons
+
+
 async def test_subscribe_then_only_matching_news_alerts(bot: SimpleNamespace) -> None:
     confirm = await _subscribe(bot.fake, '"purple heron"')
     assert "Subscribed to" in confirm["visible"] and "purple heron" in confirm["visible"]

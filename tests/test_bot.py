@@ -494,6 +494,19 @@ async def test_blocked_user_and_crashes_do_not_stop_the_bot(
     assert "blocked the bot" in caplog.text
 
 
+async def test_a_message_telegram_refuses_gets_an_apology_not_silence(
+    bot: SimpleNamespace, caplog: pytest.LogCaptureFixture
+) -> None:
+    from tests.fakebot import Failure
+
+    bot.fake.fail("sendMessage", Failure(400, "Bad Request: message is too long"))
+    caplog.set_level(logging.INFO)
+    await bot.fake.message("/help", sender=ALICE)
+    apology = await bot.fake.reply(ALICE["id"])
+    assert apology["visible"].startswith("Sorry, something went wrong")
+    assert "message is too long" in caplog.text.lower()
+
+
 async def test_edited_messages_are_not_answered_again(bot: SimpleNamespace) -> None:
     await bot.fake.message("heron", sender=ALICE, edited=True)
     await bot.fake.message("/stats", sender=ALICE)

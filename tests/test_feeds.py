@@ -371,3 +371,26 @@ async def test_an_entry_whose_article_is_stored_is_not_fetched_again(
     feeds.clock.now += timedelta(hours=1)
     (result,) = await feeds.service.poll_due()
     assert result.not_modified
+
+
+async def test_the_feed_list_fits_telegram_however_many_feeds(settings: Settings) -> None:
+    from tests.botharness import bot_settings, running_bot
+    from tests.fakebot import FakeBotAPI, user
+
+    alice = user(1001, "Alice")
+    fake = FakeBotAPI()
+    await fake.start()
+    try:
+        async with running_bot(bot_settings(settings, fake)) as app:
+            store = app.bot_data["deps"].service.store
+            for n in range(120):
+                feed, _ = await store.add_feed(f"https://feeds.test/{n}/rss", f"Feed {n}", None)
+                error = f"the server answered 503 {'and again ' * 20}"
+                await store.record_poll(feed.id, next_fetch_at="9999", error=error)
+            await fake.message("/feeds", sender=alice)
+            listing = await fake.reply(alice["id"])
+        assert listing["visible"].startswith("Feeds (buttons for the first 50;")
+        assert "more." in listing["visible"].splitlines()[-1]  # "…and N more."
+        assert len(listing["reply_markup"]["inline_keyboard"]) == 50
+    finally:
+        await fake.close()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from telegram import Update
-from telegram.error import Forbidden, NetworkError, RetryAfter, TelegramError
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 from telegram.ext import ContextTypes
 
 from bot.handlers.common import is_private, reply
@@ -24,10 +24,13 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     if isinstance(error, RetryAfter):
         log.warning("update %s: flood control still active after retries: %s", update_id, error)
         return
-    if isinstance(error, NetworkError):
+    # BadRequest is a NetworkError subclass in python-telegram-bot, but it is our fault (a
+    # message Telegram refused: too long, bad HTML, too many buttons), not the network's:
+    # it is logged as an error and the user is told, below.
+    if isinstance(error, NetworkError) and not isinstance(error, BadRequest):
         log.warning("update %s: network error talking to Telegram: %s", update_id, error)
         return
-    log.error("update %s failed", update_id, exc_info=error)
+    log.error("update %s failed: %s", update_id, error, exc_info=error)
     if isinstance(update, Update) and is_private(update) and update.effective_message:
         try:
             await reply(update, APOLOGY)

@@ -22,11 +22,16 @@ log = logging.getLogger(__name__)
 ADMINS_ONLY = "Only the bot's admins can manage feeds."
 
 
+# Telegram refuses a keyboard of over 100 buttons, or of over about 10 kB: one "Remove"
+# button for each of this many feeds.
+_FEEDS_WITH_BUTTONS = 50
+
+
 def _listing(feeds: list[Feed], now: datetime) -> tuple[str, InlineKeyboardMarkup | None]:
     if not feeds:
         return "No feeds yet. Add one with /addfeed and the address of a feed or a news site.", None
     lines = ["<b>Feeds</b>:"]
-    buttons = []
+    buttons: list[list[InlineKeyboardButton]] = []
     for feed in feeds:
         name = html.escape(render.truncate(feed.title or feed.url, 80), quote=False)
         fetched = render.age(feed.last_fetched_at, now) or "not yet"
@@ -37,15 +42,21 @@ def _listing(feeds: list[Feed], now: datetime) -> tuple[str, InlineKeyboardMarku
         if feed.last_error:
             line += f" — <i>error: {html.escape(render.truncate(feed.last_error, 120))}</i>"
         lines.append(line)
-        buttons.append(
-            [
-                InlineKeyboardButton(
-                    f"Remove {render.truncate(feed.title or feed.url, 30)}",
-                    callback_data=f"feed:{feed.id}:remove",
-                )
-            ]
+        if len(buttons) < _FEEDS_WITH_BUTTONS:
+            buttons.append(
+                [
+                    InlineKeyboardButton(
+                        f"Remove {render.truncate(feed.title or feed.url, 30)}",
+                        callback_data=f"feed:{feed.id}:remove",
+                    )
+                ]
+            )
+    if len(feeds) > _FEEDS_WITH_BUTTONS:
+        lines[0] = (
+            f"<b>Feeds</b> (buttons for the first {_FEEDS_WITH_BUTTONS}; "
+            "<code>newsbot feeds remove URL</code> removes any):"
         )
-    return "\n".join(lines), InlineKeyboardMarkup(buttons)
+    return render.lines_html(lines), InlineKeyboardMarkup(buttons)
 
 
 async def add_feed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -48,9 +48,14 @@ async def _may_manage(update: Update, context: ContextTypes.DEFAULT_TYPE) -> boo
     return member.status in {ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.OWNER}
 
 
+# Telegram refuses a keyboard of over 100 buttons ("reply markup is too long"): buttons for
+# this many topics (three each), and /unsubscribe by name for any further ones.
+_TOPICS_WITH_BUTTONS = 25
+
+
 def _keyboard(subscriptions: list[Subscription]) -> InlineKeyboardMarkup | None:
     rows = []
-    for sub in subscriptions:
+    for sub in subscriptions[:_TOPICS_WITH_BUTTONS]:
         label = render.truncate(sub.query, 24)
         rows.append(
             [
@@ -71,9 +76,15 @@ def _keyboard(subscriptions: list[Subscription]) -> InlineKeyboardMarkup | None:
 def _listing(subscriptions: list[Subscription]) -> str:
     if not subscriptions:
         return NONE_YET
-    lines = ["Your topics (use the buttons to pause, switch to a daily digest, or delete):"]
+    head = "Your topics (use the buttons to pause, switch to a daily digest, or delete):"
+    if len(subscriptions) > _TOPICS_WITH_BUTTONS:
+        head = (
+            f"Your topics (buttons for the first {_TOPICS_WITH_BUTTONS}; "
+            "/unsubscribe and a topic's words remove any of them):"
+        )
+    lines = [head]
     lines += ["• " + render.subscription_line(s.query, s.mode, s.paused) for s in subscriptions]
-    return "\n".join(lines)
+    return render.lines_html(lines)
 
 
 async def subscribe(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
