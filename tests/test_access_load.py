@@ -9,7 +9,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from bot.cli import _jsonl_items
+from bot.ingest_command import jsonl_items
 from bot.settings import Settings
 from tests.botharness import bot_settings, running_bot
 from tests.fakebot import FakeBotAPI, user
@@ -22,7 +22,7 @@ STRANGER = user(3, "Stranger")
 
 async def _seed(app: object) -> None:
     service = app.bot_data["deps"].service  # type: ignore[attr-defined]
-    await service.ingest_articles(list(_jsonl_items(DATA / "sample.jsonl")))
+    await service.ingest_articles(list(jsonl_items(DATA / "sample.jsonl")))
 
 
 @pytest.fixture

@@ -55,9 +55,9 @@ def _fetching_settings(settings: Settings, fake: FakeBotAPI) -> Settings:
 
 async def _seed(bot: SimpleNamespace) -> None:
     service = bot.app.bot_data["deps"].service
-    from bot.cli import _jsonl_items
+    from bot.ingest_command import jsonl_items
 
-    items = [(label, item) for label, item in _jsonl_items(DATA / "sample.jsonl")]
+    items = [(label, item) for label, item in jsonl_items(DATA / "sample.jsonl")]
     await service.ingest_articles(items)
 
 

@@ -320,7 +320,7 @@ def test_parallel_preparation_stores_the_same(
 ) -> None:
     import sqlite3
 
-    import bot.cli
+    import bot.ingest_command
 
     source = tmp_path / "many.jsonl"
     lines = (DATA / "sample.jsonl").read_text().splitlines()
@@ -331,7 +331,7 @@ def test_parallel_preparation_stores_the_same(
         return capsys.readouterr().out.splitlines()
 
     serial = ingest(tmp_path / "serial.db")
-    monkeypatch.setattr(bot.cli, "PARALLEL_BYTES", 0)
+    monkeypatch.setattr(bot.ingest_command, "PARALLEL_BYTES", 0)
     parallel = ingest(tmp_path / "parallel.db")
     assert parallel == serial
     assert sum(line.startswith("saved: ") for line in parallel) == 8

@@ -7,7 +7,7 @@ import dataclasses
 
 import pytest
 
-from bot.cli import _jsonl_items
+from bot.ingest_command import jsonl_items
 from bot.service import store_config
 from bot.settings import Settings
 from store.db import Store
@@ -76,7 +76,7 @@ TOPICS = {
 def _matches(settings: Settings) -> set[tuple[str, str]]:
     store = Store(store_config(settings))
     store.add_articles(
-        [a for _, a in _jsonl_items(DATA / "sample.jsonl") if isinstance(a, ArticleInput)]
+        [a for _, a in jsonl_items(DATA / "sample.jsonl") if isinstance(a, ArticleInput)]
     )
     chat_of = {}
     for chat_id, topic in enumerate(TOPICS, start=1):
