@@ -34,7 +34,6 @@ from store.models import (
     Stats,
     StoredArticle,
 )
-from store.search import SearchConfig
 
 log = logging.getLogger(__name__)
 
@@ -100,10 +99,7 @@ def store_config(settings: Settings) -> StoreConfig:
         max_words=settings.passages.max_words,
         max_text_chars=settings.ingest.max_text_chars,
         index_every_passages=settings.ingest.index_every_passages,
-        # The store's search knobs are the [search] settings of the same names.
-        search=SearchConfig(
-            **{f.name: getattr(s, f.name) for f in dataclasses.fields(SearchConfig)}
-        ),
+        search=settings.search,  # the [search] settings are the store's SearchConfig
         alerts=AlertConfig(
             min_coverage=settings.alerts.min_coverage,
             common_word_share=settings.alerts.common_word_share,

@@ -17,6 +17,8 @@ import zoneinfo
 from pathlib import Path
 from typing import Any
 
+from store.search import SearchConfig
+
 log = logging.getLogger(__name__)
 
 DEFAULT_SETTINGS_PATH = Path(__file__).resolve().parent.parent / "settings.toml"
@@ -40,34 +42,11 @@ class PassageSettings:
 
 
 @dataclasses.dataclass(frozen=True)
-class SearchSettings:
-    candidates: int
-    full_postings: int
-    rescore_pool: int
-    exact_top: int
-    k1: float
-    b: float
+class SearchSettings(SearchConfig):
+    """[search]: the store's search knobs (store/search.py), and how many excerpts a page of
+    answers shows."""
+
     max_results: int
-    max_per_article: int
-    near_duplicate_similarity: float
-    max_query_chars: int
-    excerpt_words: int
-    excerpt_title_weight: float
-    excerpt_answer_bonus: float
-    excerpt_focus_bonus: float
-    excerpt_named_bonus: float
-    excerpt_position_decay: float
-    rerank_articles: int
-    rerank_window_weight: float
-    rerank_article_weight: float
-    phrase_candidates: int
-    latest_within: float
-    named_month_weight: float
-    nationality_weight: float
-    copy_containment: float
-    spelling_weight: float
-    spelling_min_letters: int
-    spelling_max_lookups: int
 
 
 @dataclasses.dataclass(frozen=True)
