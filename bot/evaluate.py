@@ -77,13 +77,6 @@ class Report:
         }
 
 
-def read_jsonl(path: Path) -> Iterator[dict[str, Any]]:
-    with path.open(encoding="utf-8") as f:
-        for line in f:
-            if line.strip():
-                yield json.loads(line)
-
-
 class EvalInputError(Exception):
     """A line of an eval file that cannot be read, named by file and line."""
 
@@ -128,6 +121,12 @@ def read_questions(path: Path) -> list[Question]:
             )
         )
     return questions
+
+
+def read_jsonl(path: Path) -> Iterator[dict[str, Any]]:
+    """The JSON objects of a JSON Lines file, in order."""
+    for _, record in _records(path):
+        yield record
 
 
 def first_hit(texts: list[str], answers: tuple[str, ...]) -> int | None:

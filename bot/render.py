@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import html
 import itertools
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
@@ -240,13 +240,14 @@ def missing_words_note(page: SearchPage) -> str | None:
     more = len(page.missing_words) - len(words)
     if more:
         words.append(f"{more} more of your words" if more > 1 else "one more of your words")
-    note = f"No stored article mentions {_either(words)}."
+    note = f"No stored article mentions {_listed(words, 'or')}."
     if page.respelled:
-        note += " Searched for " + _both(f"“{stored}”" for _, stored in page.respelled)
+        note += " Searched for " + _listed([f"“{s}”" for _, s in page.respelled], "and")
         if len(page.missing_words) == 1:
             note += " instead."
         else:
-            note += " instead of " + _both(f"“{typed}”" for typed, _ in page.respelled) + "."
+            typed = _listed([f"“{t}”" for t, _ in page.respelled], "and")
+            note += f" instead of {typed}."
     return note
 
 
@@ -254,18 +255,14 @@ def did_you_mean(respelled: Sequence[tuple[str, str]]) -> str:
     """HTML: a topic's words no stored article holds, and the stored words they look like."""
     if not respelled:
         return ""
-    typed = _either([f"“{html.escape(t, quote=False)}”" for t, _ in respelled])
-    stored = _either([f"“{html.escape(s, quote=False)}”" for _, s in respelled])
+    typed = _listed([f"“{html.escape(t, quote=False)}”" for t, _ in respelled], "or")
+    stored = _listed([f"“{html.escape(s, quote=False)}”" for _, s in respelled], "or")
     return f"No stored article mentions {typed} yet. Did you mean {stored}?"
 
 
-def _either(items: list[str]) -> str:
-    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " or " + items[-1]
-
-
-def _both(items: Iterable[str]) -> str:
-    listed = list(items)
-    return listed[0] if len(listed) == 1 else ", ".join(listed[:-1]) + " and " + listed[-1]
+def _listed(items: list[str], conjunction: str) -> str:
+    """The items joined as a sentence says them: "a", "a or b", "a, b or c"."""
+    return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} {conjunction} {items[-1]}"
 
 
 NEWEST = "The newest stored news:"

@@ -13,7 +13,15 @@ from telegram.ext import ContextTypes
 from bot import render
 from bot.access import Action
 from bot.handlers import ingest
-from bot.handlers.common import NO_PREVIEW, deps, is_private, permitted, reply, typing
+from bot.handlers.common import (
+    NO_PREVIEW,
+    command_argument,
+    deps,
+    is_private,
+    permitted,
+    reply,
+    typing,
+)
 from bot.urls import find_urls
 from store.models import SearchPage
 
@@ -59,17 +67,11 @@ def _html(page: SearchPage, context: ContextTypes.DEFAULT_TYPE) -> str:
     )
 
 
-def _command_argument(message: Message) -> str:
-    """The text after '/ask' (or '/ask@botname'), kept exactly as typed."""
-    text = message.text or ""
-    return re.sub(r"^/\S+", "", text, count=1).strip()
-
-
 async def ask_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     message = update.effective_message
     if message is None:
         return
-    question = _command_argument(message)
+    question = command_argument(message)
     if not question:
         await reply(update, ASK_USAGE)
         return

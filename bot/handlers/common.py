@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass
 
 from telegram import LinkPreviewOptions, Message, Update
@@ -70,6 +71,11 @@ async def permitted(update: Update, context: ContextTypes.DEFAULT_TYPE, action: 
         await reply(update, SLOW_DOWN[action])
         return False
     return True
+
+
+def command_argument(message: Message | None) -> str:
+    """The text after the command ("/ask", "/ask@botname"), as typed."""
+    return re.sub(r"^/\S+", "", (message.text or "") if message else "", count=1).strip()
 
 
 def manages_news(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import html
 import logging
-import re
 from datetime import UTC, datetime
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
@@ -14,7 +13,7 @@ from telegram.ext import ContextTypes
 
 from bot import render
 from bot.feeds import FeedError
-from bot.handlers.common import deps, manages_news, reply, typing
+from bot.handlers.common import command_argument, deps, manages_news, reply, typing
 from store.models import Feed
 
 log = logging.getLogger(__name__)
@@ -66,7 +65,7 @@ async def add_feed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if not manages_news(update, context):
         await reply(update, ADMINS_ONLY)
         return
-    url = re.sub(r"^/\S+", "", message.text or "", count=1).strip()
+    url = command_argument(message)
     if not url:
         await reply(
             update, "Put the address after the command, e.g. /addfeed https://example.org/rss"

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import html
 import logging
-import re
 
 from telegram import (
     Chat,
@@ -21,7 +20,7 @@ from telegram.ext import ContextTypes
 
 from bot import render
 from bot.access import Action
-from bot.handlers.common import deps, manages_news, permitted, reply, typing
+from bot.handlers.common import command_argument, deps, manages_news, permitted, reply, typing
 from bot.service import IngestOutcome, Post
 from bot.urls import find_urls, is_web_url
 
@@ -176,7 +175,7 @@ async def forget(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if not manages_news(update, context):
         await reply(update, "Only the bot's admins can remove stored articles.")
         return
-    link = re.sub(r"^/\S+", "", message.text or "", count=1).strip()
+    link = command_argument(message)
     if not link:
         await reply(update, FORGET_USAGE)
         return

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import html
 import logging
-import re
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.constants import ChatMemberStatus
@@ -14,7 +13,7 @@ from telegram.ext import ContextTypes
 from bot import render
 from bot.access import Action
 from bot.alerts import TopicError
-from bot.handlers.common import deps, is_private, permitted, reply
+from bot.handlers.common import command_argument, deps, is_private, permitted, reply
 from store.models import Subscription
 
 log = logging.getLogger(__name__)
@@ -24,11 +23,6 @@ NONE_YET = (
     "No subscriptions yet. Subscribe to a topic with /subscribe and a few words, "
     'e.g. /subscribe "rail strike" -bus'
 )
-
-
-def _argument(update: Update) -> str:
-    message = update.effective_message
-    return re.sub(r"^/\S+", "", (message.text or "") if message else "", count=1).strip()
 
 
 async def _may_manage(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
@@ -96,7 +90,7 @@ async def subscribe(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         return
     try:
         sub, created = await deps(context).alerts.subscribe(
-            chat.id, user.id if user else None, _argument(update)
+            chat.id, user.id if user else None, command_argument(update.effective_message)
         )
     except TopicError as e:
         await reply(update, html.escape(str(e)))
@@ -123,7 +117,7 @@ async def list_subscriptions(update: Update, context: ContextTypes.DEFAULT_TYPE)
 
 async def unsubscribe(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     chat = update.effective_chat
-    topic = _argument(update)
+    topic = command_argument(update.effective_message)
     if chat is None or not topic:
         await list_subscriptions(update, context)
         return
@@ -186,7 +180,7 @@ async def settings_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -
     if chat is None or not await permitted(update, context, Action.ASK):
         return
     alerts = deps(context).alerts
-    words = _argument(update).split(maxsplit=1)
+    words = command_argument(update.effective_message).split(maxsplit=1)
     if words:
         if not await _may_manage(update, context):
             await reply(update, NOT_ADMIN)
