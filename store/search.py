@@ -10,6 +10,7 @@ import math
 import sqlite3
 from collections import Counter, OrderedDict
 from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any, NamedTuple
@@ -66,6 +67,7 @@ class SearchConfig:
     named_month_weight: float
     nationality_weight: float
     copy_containment: float
+    copy_similarity: float
     spelling_weight: float
     spelling_min_letters: int
     spelling_max_lookups: int
@@ -338,7 +340,9 @@ class Searcher:
             _behind_fuller_copies(
                 combined,
                 {h[0]: {t for t in analysed_of[h[0]].terms if t} for h in head},
+                set(weights),
                 self._config.copy_containment,
+                self._config.copy_similarity,
             )
             if month is not None:
                 # "in September 2019": the stories of that month come before follow-ups
@@ -546,12 +550,21 @@ def _missing_words(
 
 
 def _behind_fuller_copies(
-    combined: dict[int, float], sentences: dict[int, set[frozenset[str]]], containment: float
+    combined: dict[int, float],
+    sentences: dict[int, set[frozenset[str]]],
+    asked: set[str],
+    containment: float,
+    similarity: float,
 ) -> None:
     """Move each article whose sentences (at least ``containment`` of them) are in a longer
     one right behind it: a trimmed copy or an earlier version says nothing the fuller
     report does not, and may lack the answer. Sentences are compared by their terms, so
-    spacing and punctuation do not matter."""
+    spacing and punctuation do not matter, and a sentence counts as in the fuller report
+    when one of its sentences shares ``similarity`` of their terms (Jaccard): syndicated
+    copies are lightly edited ("on Monday" for "yesterday", the agency's own name). An
+    article holding a question term (of ``asked``) that the longer one lacks is no copy as
+    far as the question goes, and keeps its place."""
+    vocabulary = {a: frozenset().union(*own) for a, own in sentences.items()}
     for copy, own in sentences.items():
         for fuller, theirs in sentences.items():
             if (
@@ -559,16 +572,46 @@ def _behind_fuller_copies(
                 and own
                 and len(theirs) > len(own)
                 and combined[copy] >= combined[fuller]
-                and len(own & theirs) >= containment * len(own)
+                and not (vocabulary[copy] - vocabulary[fuller]) & asked
+                and _mostly_in(own, theirs, vocabulary[fuller], containment, similarity)
             ):
                 combined[copy] = math.nextafter(combined[fuller], -math.inf)
+
+
+def _mostly_in(
+    own: set[frozenset[str]],
+    theirs: set[frozenset[str]],
+    vocabulary: frozenset[str],
+    share: float,
+    similarity: float,
+) -> bool:
+    """Whether at least ``share`` of ``own`` sentences are in ``theirs`` (whose terms are
+    ``vocabulary``): the same terms, or at least ``similarity`` of them in common (Jaccard)."""
+    same = own & theirs
+    needed = share * len(own) - len(same)
+    if needed <= 0:
+        return True
+    if similarity >= 1.0:
+        return False
+    # A sentence with less than ``similarity`` of its terms anywhere in the other article
+    # cannot be like any of its sentences: most pairs of articles end here.
+    near = [s for s in own - same if len(s & vocabulary) >= similarity * len(s)]
+    if len(near) < needed:
+        return False
+    others = [t for t in theirs if t not in same]
+    for sentence in near:
+        if any(_jaccard(sentence, other) >= similarity for other in others):
+            needed -= 1
+            if needed <= 0:
+                return True
+    return False
 
 
 def _relative(span: tuple[int, int] | None, offset: int) -> tuple[int, int] | None:
     return None if span is None else (span[0] - offset, span[1] - offset)
 
 
-def _jaccard(a: set[str], b: set[str]) -> float:
+def _jaccard(a: AbstractSet[str], b: AbstractSet[str]) -> float:
     if not a or not b:
         return 0.0
     return len(a & b) / len(a | b)

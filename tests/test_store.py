@@ -512,6 +512,37 @@ def test_a_trimmed_copy_comes_behind_the_fuller_report(settings: Settings) -> No
     assert [h.article.url for h in page.hits] == ["https://n.test/full", "https://n.test/copy"]
 
 
+def test_a_lightly_edited_syndicated_copy_comes_behind_the_fuller_report(
+    settings: Settings,
+) -> None:
+    store = _store(settings)
+    full = (
+        "The council approved the new footbridge over the Lune on Tuesday, after two years"
+        " of delays. The footbridge will cost 2 million pounds and open in May, the council"
+        " said. Work starts in March, and the old crossing closes for good in April. Cyclists"
+        " will share the deck with walkers."
+    )
+    # The agency's edit: its own words for the day and the speaker, its own closing line.
+    copy = (
+        "Lancaster council yesterday approved the new footbridge over the Lune, after two"
+        " years of delays. The footbridge will cost 2 million pounds and open in May, a"
+        " council spokesperson told the agency."
+    )
+    _add_stories(
+        store,
+        [
+            ("full", "Footbridge approved", full, "2026-11-02"),
+            ("copy", "Footbridge approved", copy, "2026-11-20"),
+        ],
+    )
+    page = store.search("How much will the footbridge over the Lune cost?", 2)
+    assert [h.article.url for h in page.hits] == ["https://n.test/full", "https://n.test/copy"]
+    # Unless the copy holds a word of the question that the fuller report lacks: then it
+    # is no copy as far as the question goes.
+    page = store.search("How much will the Lancaster footbridge over the Lune cost?", 2)
+    assert page.hits[0].article.url == "https://n.test/copy"
+
+
 def test_a_nationality_word_finds_its_country(settings: Settings) -> None:
     store = _store(settings)
     _add_stories(
