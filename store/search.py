@@ -562,8 +562,8 @@ def _behind_fuller_copies(
     spacing and punctuation do not matter, and a sentence counts as in the fuller report
     when one of its sentences shares ``similarity`` of their terms (Jaccard): syndicated
     copies are lightly edited ("on Monday" for "yesterday", the agency's own name). An
-    article holding a question term (of ``asked``) that the longer one lacks is no copy as
-    far as the question goes, and keeps its place."""
+    article holding a question term (of ``asked``) or a figure that the longer one lacks
+    says something more, and keeps its place."""
     vocabulary = {a: frozenset().union(*own) for a, own in sentences.items()}
     for copy, own in sentences.items():
         for fuller, theirs in sentences.items():
@@ -572,10 +572,16 @@ def _behind_fuller_copies(
                 and own
                 and len(theirs) > len(own)
                 and combined[copy] >= combined[fuller]
-                and not (vocabulary[copy] - vocabulary[fuller]) & asked
+                and not _says_more(vocabulary[copy] - vocabulary[fuller], asked)
                 and _mostly_in(own, theirs, vocabulary[fuller], containment, similarity)
             ):
                 combined[copy] = math.nextafter(combined[fuller], -math.inf)
+
+
+def _says_more(extra: AbstractSet[str], asked: AbstractSet[str]) -> bool:
+    """Whether an article's terms that a longer one lacks (``extra``) tell something more:
+    a question term, or a figure (an update's new death toll is no copy of the old report)."""
+    return bool(extra & asked) or any(any(c.isdigit() for c in term) for term in extra)
 
 
 def _mostly_in(

@@ -543,6 +543,38 @@ def test_a_lightly_edited_syndicated_copy_comes_behind_the_fuller_report(
     assert page.hits[0].article.url == "https://n.test/copy"
 
 
+def test_an_update_with_new_figures_is_no_copy_of_the_older_report(settings: Settings) -> None:
+    store = _store(settings)
+    search = " Rescuers searched the coast off Lamu overnight for the ferry's passengers."
+    rest = (
+        " The vessel carried 80 passengers and a crew of six. Its operator has suspended the"
+        " service. Relatives gathered at the harbour. The coastguard blamed rough seas and an"
+        " overloaded deck. The governor promised an inquiry into safety checks. Fishing boats"
+        " joined the search at dawn."
+    )
+    _add_stories(
+        store,
+        [
+            (
+                "first",
+                "Ferry sinks",
+                f"A ferry sank off Lamu on Tuesday and 20 people died.{search}{rest}",
+                "2026-11-02",
+            ),
+            # Its sentences are the first report's but for the new toll: not a copy.
+            (
+                "update",
+                "Ferry toll rises",
+                f"A ferry sank off Lamu on Tuesday and 31 people died.{search}",
+                "2026-11-03",
+            ),
+        ],
+    )
+    page = store.search("How many people died when the ferry sank off Lamu?", 2)
+    assert [h.article.url for h in page.hits] == ["https://n.test/update", "https://n.test/first"]
+    assert "31 people died" in page.hits[0].text
+
+
 def test_a_nationality_word_finds_its_country(settings: Settings) -> None:
     store = _store(settings)
     _add_stories(
