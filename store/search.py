@@ -96,8 +96,7 @@ class SearchedTerms(NamedTuple):
 
 class Ranking(NamedTuple):
     passages: list[tuple[int, int, float]]  # (passage id, article id, score), best first
-    weights: dict[str, float]  # each searched term's weight (its idf, or a share of it)
-    respellings: dict[str, str]  # a question term no passage holds -> the term searched for
+    searched: SearchedTerms
 
 
 class CorpusBM25(BM25Plus):  # type: ignore[misc]
@@ -225,7 +224,7 @@ class Searcher:
     def _rank(self, query: str, limit: int) -> Ranking:
         searched = self.searched_terms(query)
         if not searched.weights:
-            return Ranking([], {}, {})
+            return Ranking([], searched)
         config = self._config
         # A few more than asked: some may be passages deleted since they were indexed.
         best = postings.score(
@@ -243,7 +242,7 @@ class Searcher:
             )
         )
         ranked = [(pid, article_of[pid], score) for pid, score in best if pid in article_of]
-        return Ranking(ranked[:limit], searched.weights, searched.respellings)
+        return Ranking(ranked[:limit], searched)
 
     def search(
         self, query: str, limit: int, offset: int = 0, today: date | None = None
@@ -278,7 +277,8 @@ class Searcher:
         pool = max(self._config.candidates, 3 * max(wanted, self._config.rerank_articles))
         if phrases or period:
             pool = max(pool, self._config.phrase_candidates)
-        ranked, weights, respellings = self._rank(query, pool)
+        ranked, searched = self._rank(query, pool)
+        weights, respellings = searched.weights, searched.respellings
         missing: tuple[str, ...] = ()
         if phrases:
             ranked, missing = self._holding_phrases(ranked, phrases)
