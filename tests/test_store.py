@@ -495,52 +495,45 @@ def test_a_month_named_with_its_year_puts_that_months_story_first(settings: Sett
     assert [h.article.url for h in other] == plain
 
 
-def test_a_trimmed_copy_comes_behind_the_fuller_report(settings: Settings) -> None:
-    store = _store(settings)
-    lead = "The council approved the new footbridge over the Lune on Tuesday."
-    cost = "The footbridge will cost 2 million pounds and open in May, the council said."
-    rest = "Work starts in March. The old crossing closes for good in April."
-    _add_stories(
-        store,
-        [
-            ("full", "Footbridge approved", f"{lead} {cost} {rest}", "2026-11-02"),
-            # A shorter, newer copy: its short passage scores a little better by itself.
-            ("copy", "Footbridge approved", f"{cost} {lead}", "2026-11-20"),
-        ],
-    )
-    page = store.search("How much will the footbridge over the Lune cost?", 2)
-    assert [h.article.url for h in page.hits] == ["https://n.test/full", "https://n.test/copy"]
-
-
-def test_a_lightly_edited_syndicated_copy_comes_behind_the_fuller_report(
-    settings: Settings,
-) -> None:
-    store = _store(settings)
-    full = (
+_LEAD = "The council approved the new footbridge over the Lune on Tuesday."
+_COST = "The footbridge will cost 2 million pounds and open in May, the council said."
+_COPIES = {
+    # A shorter copy: its short passage scores a little better by itself.
+    "trimmed": (
+        f"{_LEAD} {_COST} Work starts in March. The old crossing closes for good in April.",
+        f"{_COST} {_LEAD}",
+    ),
+    # The agency's edit: its own words for the day and the speaker, its own closing line.
+    "lightly edited": (
         "The council approved the new footbridge over the Lune on Tuesday, after two years"
         " of delays. The footbridge will cost 2 million pounds and open in May, the council"
         " said. Work starts in March, and the old crossing closes for good in April. Cyclists"
-        " will share the deck with walkers."
-    )
-    # The agency's edit: its own words for the day and the speaker, its own closing line.
-    copy = (
+        " will share the deck with walkers.",
         "Lancaster council yesterday approved the new footbridge over the Lune, after two"
         " years of delays. The footbridge will cost 2 million pounds and open in May, a"
-        " council spokesperson told the agency."
-    )
+        " council spokesperson told the agency.",
+    ),
+}
+
+
+@pytest.mark.parametrize("kind", _COPIES)
+def test_a_copy_comes_behind_the_fuller_report(settings: Settings, kind: str) -> None:
+    store = _store(settings)
+    full, copy = _COPIES[kind]
     _add_stories(
         store,
         [
             ("full", "Footbridge approved", full, "2026-11-02"),
-            ("copy", "Footbridge approved", copy, "2026-11-20"),
+            ("copy", "Footbridge approved", copy, "2026-11-20"),  # newer, too
         ],
     )
     page = store.search("How much will the footbridge over the Lune cost?", 2)
     assert [h.article.url for h in page.hits] == ["https://n.test/full", "https://n.test/copy"]
-    # Unless the copy holds a word of the question that the fuller report lacks: then it
-    # is no copy as far as the question goes.
-    page = store.search("How much will the Lancaster footbridge over the Lune cost?", 2)
-    assert page.hits[0].article.url == "https://n.test/copy"
+    if "Lancaster" in copy:
+        # A copy holding a word of the question that the fuller report lacks is no copy as
+        # far as the question goes.
+        page = store.search("How much will the Lancaster footbridge over the Lune cost?", 2)
+        assert page.hits[0].article.url == "https://n.test/copy"
 
 
 def test_an_update_with_new_figures_is_no_copy_of_the_older_report(settings: Settings) -> None:
