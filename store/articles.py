@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import sqlite3
 from collections import Counter
@@ -139,6 +140,10 @@ def _drop_passages(conn: sqlite3.Connection, article_id: int, doc_freqs: Counter
     conn.execute("DELETE FROM passages WHERE article_id = ?", (article_id,))
 
 
+# The columns a StoredArticle is read from, in its fields' order.
+ARTICLE_COLUMNS = ", ".join(field.name for field in dataclasses.fields(StoredArticle))
+
+
 def remove_article(conn: sqlite3.Connection, urls: Sequence[str]) -> StoredArticle | None:
     """Delete the article stored under one of ``urls`` (as its canonical URL or its URL),
     with its passages and any alert about it not sent yet; the article as it was, or None if
@@ -147,7 +152,7 @@ def remove_article(conn: sqlite3.Connection, urls: Sequence[str]) -> StoredArtic
         return None
     marks = ",".join("?" * len(urls))
     row = conn.execute(
-        "SELECT id, url, title, source, source_url, published, ingested_at FROM articles"
+        f"SELECT {ARTICLE_COLUMNS} FROM articles"
         f" WHERE canonical_url IN ({marks}) OR url IN ({marks}) ORDER BY id LIMIT 1",
         (*urls, *urls),
     ).fetchone()

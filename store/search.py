@@ -18,6 +18,7 @@ from typing import Any, NamedTuple
 from rank_bm25 import BM25Plus
 
 from store import postings
+from store.articles import ARTICLE_COLUMNS
 from store.excerpts import Sentences, Window, best_windows, opening_window, sentences_of
 from store.models import Highlight, Hit, SearchPage, StoredArticle
 from store.nationalities import country_of
@@ -484,8 +485,7 @@ class Searcher:
 
     def article(self, article_id: int) -> StoredArticle:
         row = self._conn.execute(
-            "SELECT id, url, title, source, source_url, published, ingested_at"
-            " FROM articles WHERE id = ?",
+            f"SELECT {ARTICLE_COLUMNS} FROM articles WHERE id = ?",
             (article_id,),
         ).fetchone()
         return StoredArticle(*row)
